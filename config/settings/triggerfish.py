@@ -1,0 +1,19 @@
+"""The product's own settings (SPEC §6)."""
+
+from .env import env_float, env_int, env_str
+
+BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+TRIGGERFISH_MAX_BODY_BYTES = env_int("TRIGGERFISH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1)
+TRIGGERFISH_SYNC_TIMEOUT_SECONDS = env_float("TRIGGERFISH_SYNC_TIMEOUT_SECONDS", 29.0, minimum=0.1)
+TRIGGERFISH_RATE_LIMIT_PER_SECOND = env_int("TRIGGERFISH_RATE_LIMIT_PER_SECOND", 50, minimum=1)
+# Step results up to this size are kept inline in the database row; larger ones go to the
+# results storage, so large binaries never bloat the executions table.
+TRIGGERFISH_INLINE_RESULT_BYTES = env_int("TRIGGERFISH_INLINE_RESULT_BYTES", 64 * 1024, minimum=0)
+# An execution still `queued` this long after it was accepted is re-enqueued by the
+# recovery sweep (its broker message was lost or never sent).
+TRIGGERFISH_REQUEUE_AFTER_SECONDS = env_int("TRIGGERFISH_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+TRIGGERFISH_RESULT_RETENTION_DAYS = env_int("TRIGGERFISH_RESULT_RETENTION_DAYS", 30, minimum=1)
+# Custom components: comma-separated dotted module paths, imported at start-up.
+TRIGGERFISH_COMPONENTS = [
+    path.strip() for path in env_str("TRIGGERFISH_COMPONENTS", "").split(",") if path.strip()
+]

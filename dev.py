@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Set up and run Triggerfish from a fresh clone with nothing but Python 3.11+.
+
+    python3 dev.py run [--host 127.0.0.1] [--port 8000]   # install, then `manage.py serve`
+    python3 dev.py test [pytest arguments]                 # install with test extras, then pytest
+
+Both create ``.venv`` on first use and reinstall only when ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("TRIGGERFISH_VENV", ROOT / ".venv"))
+PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_environment(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Triggerfish needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    marker = VENV / ".triggerfish-installed"
+    if marker.exists() and marker.read_text() == fingerprint:
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"Installing {target} into {VENV} ...", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target],
+        cwd=ROOT,
+        check=True,
+    )
+    marker.write_text(fingerprint)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command == "run":
+        ensure_environment("")
+        argv = [str(PYTHON), "manage.py", "serve", *rest]
+    else:
+        ensure_environment("test")
+        argv = [str(PYTHON), "-m", "pytest", *rest]
+    os.chdir(ROOT)
+    if os.name == "nt":
+        return subprocess.call(argv)
+    os.execv(argv[0], argv)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

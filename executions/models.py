@@ -1,0 +1,128 @@
+"""Executions: one run of a flow, with its step results and log lines.
+
+The Execution row is the record of accepted work: it is committed before anything is
+enqueued, so the database, not the broker, decides what must run.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.files.storage import storages
+from django.db import models
+
+from executions.codec import PayloadDecoder, PayloadEncoder
+from instances.models import Customer, Instance
+from integrations.models import Flow, Integration
+
+
+def results_storage():
+    """Resolved lazily so tests and deployments can switch RESULTS_STORAGE."""
+    return storages["results"]
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
+
+
+class TriggerKind(models.TextChoices):
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    INSTANCE_DEPLOY = "instance_deploy"
+    INSTANCE_REMOVE = "instance_remove"
+    REPLAY = "replay"
+    MANUAL = "manual"
+
+
+class Execution(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="executions")
+    # Denormalized from the instance so tenant-scoped lists filter on one indexed column.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="executions")
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="executions")
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="executions")
+    status = models.CharField(
+        max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
+    )
+    trigger_kind = models.CharField(max_length=32, choices=TriggerKind.choices)
+    trigger_payload = models.JSONField(encoder=PayloadEncoder, decoder=PayloadDecoder, default=dict)
+    synchronous = models.BooleanField(default=False)
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["instance", "flow", "-created_at"]),
+            models.Index(fields=["customer", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow.name} {self.status} ({self.id})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.ended_at:
+            return (self.ended_at - self.started_at).total_seconds()
+        return None
+
+
+class StepStatus(models.TextChoices):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class StepResult(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    action = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    # Small results inline; large ones in the results storage (see executions.results).
+    result = models.JSONField(encoder=PayloadEncoder, decoder=PayloadDecoder, null=True, blank=True)
+    result_file = models.FileField(storage=results_storage, null=True, blank=True, max_length=500)
+    result_size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["execution", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "position"], name="step_result_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"
+
+
+class ExecutionLog(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=16, default="info")
+    message = models.TextField()
+    step_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["execution", "id"]
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message[:60]}"

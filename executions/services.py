@@ -1,0 +1,83 @@
+"""Creating executions: the accepting side of every trigger.
+
+``execution_create`` commits the Execution row and only then enqueues it
+(``transaction.on_commit``), so a worker never sees an uncommitted row and nothing is
+acknowledged to a caller that the database does not hold. If the broker is down when the
+transaction commits, the row stays ``queued`` and the recovery sweep enqueues it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, TriggerKind
+from instances.models import Instance
+from integrations.models import Flow
+
+logger = logging.getLogger(__name__)
+
+
+def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow) -> dict[str, Any]:
+    """The fields every trigger payload carries (SPEC §3)."""
+    customer = instance.customer
+    integration = instance.integration
+    return {
+        "executionId": str(execution_id),
+        "customer": {"id": str(customer.id), "name": customer.name, "externalId": customer.external_id},
+        "instance": {"id": str(instance.id), "name": instance.name},
+        "integration": {
+            "id": str(integration.id),
+            "name": integration.name,
+            "version": integration.version,
+        },
+        "flow": {"id": str(flow.id), "name": flow.name},
+        "startedAt": timezone.now().isoformat(),
+    }
+
+
+def execution_enqueue(*, execution_id: uuid.UUID | str) -> None:
+    """Hand an execution to the workers. Failure is logged, not raised: the row is already
+    committed and the recovery sweep will enqueue it once the broker answers again."""
+    from executions.tasks import run_execution
+
+    try:
+        run_execution.delay(str(execution_id))
+    except Exception:  # the broker's client raises many types; none may lose the row
+        logger.warning("Could not enqueue execution %s; the recovery sweep will.", execution_id)
+
+
+def execution_create(
+    *,
+    instance: Instance,
+    flow: Flow,
+    trigger_kind: TriggerKind | str,
+    payload: dict[str, Any],
+    synchronous: bool = False,
+    replay_of: Execution | None = None,
+    enqueue: bool = True,
+) -> Execution:
+    """Store an execution with its trigger payload (plus the identity fields) and enqueue it
+    once the surrounding transaction commits."""
+    execution_id = uuid.uuid4()
+    trigger_payload = {**payload, **identity_payload(execution_id=execution_id, instance=instance, flow=flow)}
+    with transaction.atomic():
+        execution = Execution.objects.create(
+            id=execution_id,
+            instance=instance,
+            customer_id=instance.customer_id,
+            integration_id=instance.integration_id,
+            flow=flow,
+            status=ExecutionStatus.QUEUED,
+            trigger_kind=trigger_kind,
+            trigger_payload=trigger_payload,
+            synchronous=synchronous,
+            replay_of=replay_of,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: execution_enqueue(execution_id=execution_id))
+    return execution

@@ -1,0 +1,100 @@
+"""Tenants and deployments: customers, their users, instances and API keys."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from integrations.models import Integration
+
+
+class Customer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(
+        max_length=200, unique=True, help_text="The vendor's id for this customer; routes shared endpoints."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerUser(models.Model):
+    """Makes a Django user a customer user: it sees only this customer's objects."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_membership"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="users")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer}"
+
+
+class InstanceQuerySet(models.QuerySet):
+    def live(self) -> InstanceQuerySet:
+        """Instances not removed. Removed rows stay so their executions keep an owner."""
+        return self.filter(removed_at__isnull=True)
+
+    def running(self) -> InstanceQuerySet:
+        """Instances whose triggers fire: deployed, enabled, not removed."""
+        return self.live().filter(enabled=True, deployed_at__isnull=False)
+
+
+class Instance(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="instances")
+    # The version this instance runs; deploy moves it to the newest version of the name.
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="instances")
+    name = models.CharField(max_length=200)
+    enabled = models.BooleanField(default=True)
+    config_values = models.JSONField(default=dict, blank=True)
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer})"
+
+    @property
+    def is_deployed(self) -> bool:
+        return self.deployed_at is not None and self.removed_at is None
+
+
+def generate_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ApiKey(models.Model):
+    """A key callers send as ``Api-Key``. Bound to one instance flow, or, with no
+    instance, valid organization-wide (flows whose security is ``organization``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    instance = models.ForeignKey(
+        Instance, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    flow_name = models.CharField(max_length=200, blank=True)
+    key = models.CharField(max_length=128, unique=True, default=generate_api_key)
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["instance", "flow_name"])]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.flow_name or 'organization'} key …{self.key[-4:]}"

@@ -1,0 +1,1 @@
+"""Components: packages of actions and triggers, registered by key."""

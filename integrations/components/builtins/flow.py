@@ -1,0 +1,1 @@
+"""Built-in component: flow (to be implemented)."""

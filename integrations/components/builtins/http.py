@@ -1,0 +1,1 @@
+"""Built-in component: http (to be implemented)."""

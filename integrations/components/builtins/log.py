@@ -1,0 +1,1 @@
+"""Built-in component: log (to be implemented)."""

@@ -1,0 +1,1 @@
+"""Built-in component: text (to be implemented)."""
