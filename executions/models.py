@@ -11,7 +11,7 @@ import uuid
 from django.core.files.storage import storages
 from django.db import models
 
-from executions.codec import PayloadDecoder, PayloadEncoder
+from executions.fields import PayloadField
 from instances.models import Customer, Instance
 from integrations.models import Flow, Integration
 
@@ -52,7 +52,7 @@ class Execution(models.Model):
         max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
     )
     trigger_kind = models.CharField(max_length=32, choices=TriggerKind.choices)
-    trigger_payload = models.JSONField(encoder=PayloadEncoder, decoder=PayloadDecoder, default=dict)
+    trigger_payload = PayloadField(default=dict)
     synchronous = models.BooleanField(default=False)
     replay_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
@@ -99,7 +99,7 @@ class StepResult(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     # Small results inline; large ones in the results storage (see executions.results).
-    result = models.JSONField(encoder=PayloadEncoder, decoder=PayloadDecoder, null=True, blank=True)
+    result = PayloadField(null=True, blank=True)
     result_file = models.FileField(storage=results_storage, null=True, blank=True, max_length=500)
     result_size = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)

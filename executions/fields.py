@@ -1,0 +1,28 @@
+"""A model field for payloads and step results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from executions import codec
+
+
+class PayloadField(models.TextField):
+    """JSON that may carry bytes, stored as text.
+
+    Not ``JSONField``: PostgreSQL's jsonb rejects the NUL character (``\\u0000``), which
+    any caller can put in a JSON string, header or path, and a 500 on user input is a bug.
+    As text, ``\\u0000`` is six harmless characters. Payloads are never queried into, so
+    jsonb's operators are not missed, and inserting text skips jsonb's parse on the hot path.
+    """
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return None if value is None else codec.loads(value)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        return None if value is None else codec.dumps(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return codec.dumps(self.value_from_object(obj))
