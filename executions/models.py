@@ -46,7 +46,9 @@ class Execution(models.Model):
     instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="executions")
     # Denormalized from the instance so tenant-scoped lists filter on one indexed column.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="executions")
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="executions")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="executions"
+    )
     flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="executions")
     status = models.CharField(
         max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED

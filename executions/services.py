@@ -28,7 +28,11 @@ def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow)
     integration = instance.integration
     return {
         "executionId": str(execution_id),
-        "customer": {"id": str(customer.id), "name": customer.name, "externalId": customer.external_id},
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.name,
+            "externalId": customer.external_id,
+        },
         "instance": {"id": str(instance.id), "name": instance.name},
         "integration": {
             "id": str(integration.id),
@@ -64,7 +68,10 @@ def execution_create(
     """Store an execution with its trigger payload (plus the identity fields) and enqueue it
     once the surrounding transaction commits."""
     execution_id = uuid.uuid4()
-    trigger_payload = {**payload, **identity_payload(execution_id=execution_id, instance=instance, flow=flow)}
+    trigger_payload = {
+        **payload,
+        **identity_payload(execution_id=execution_id, instance=instance, flow=flow),
+    }
     with transaction.atomic():
         execution = Execution.objects.create(
             id=execution_id,

@@ -15,7 +15,9 @@ class Customer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     external_id = models.CharField(
-        max_length=200, unique=True, help_text="The vendor's id for this customer; routes shared endpoints."
+        max_length=200,
+        unique=True,
+        help_text="The vendor's id for this customer; routes shared endpoints.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -125,7 +125,9 @@ class Flow(models.Model):
     response_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
 
-    queue_type = models.CharField(max_length=16, choices=QueueType.choices, default=QueueType.PARALLEL)
+    queue_type = models.CharField(
+        max_length=16, choices=QueueType.choices, default=QueueType.PARALLEL
+    )
     queue_concurrency_limit = models.PositiveSmallIntegerField(null=True, blank=True)
     queue_dedupe_id_field = models.CharField(max_length=500, blank=True)
     singleton = models.BooleanField(default=False)

@@ -16,9 +16,7 @@ def endpoint_url(token: str) -> str:
 
 
 def shared_endpoint_for(integration_name: str) -> Endpoint | None:
-    return Endpoint.objects.filter(
-        integration_name=integration_name, instance__isnull=True
-    ).first()
+    return Endpoint.objects.filter(integration_name=integration_name, instance__isnull=True).first()
 
 
 def instance_webhook_context(instance: Instance) -> dict[str, Any]:
@@ -35,7 +33,11 @@ def instance_webhook_context(instance: Instance) -> dict[str, Any]:
     else:
         endpoints = {e.flow_name: e.token for e in instance.endpoints.all()}
         for flow in flows:
-            token = endpoints.get(flow.name) if endpoint_type == EndpointType.FLOW_SPECIFIC else endpoints.get("")
+            token = (
+                endpoints.get(flow.name)
+                if endpoint_type == EndpointType.FLOW_SPECIFIC
+                else endpoints.get("")
+            )
             if token:
                 webhook_urls[flow.name] = endpoint_url(token)
     keys: dict[str, list[str]] = {flow.name: [] for flow in flows}

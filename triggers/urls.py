@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from triggers.views import WebhookView
+
+urlpatterns = [
+    path("<str:token>", WebhookView.as_view(), name="webhook"),
+    path("<str:token>/<path:path_fragment>", WebhookView.as_view(), name="webhook-path"),
+]

@@ -9,7 +9,9 @@ _DEFAULT_URL = f"sqlite:///{DATA_DIR / 'triggerfish.sqlite3'}"
 try:
     _database = env.db_url_config(env_str("DATABASE_URL", _DEFAULT_URL))
 except Exception as error:  # django-environ raises several types for a bad URL
-    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is not valid: {error}") from error
+    raise ImproperlyConfigured(
+        f"Environment variable DATABASE_URL is not valid: {error}"
+    ) from error
 
 if not _database.get("ENGINE"):
     raise ImproperlyConfigured("Environment variable DATABASE_URL names no known database engine.")

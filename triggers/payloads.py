@@ -1,0 +1,141 @@
+"""Turning an HTTP request into the trigger payload steps read as ``trigger.*`` (SPEC §3)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import multipart
+from django.http import HttpRequest
+from django.utils.http import parse_header_parameters
+
+
+class PayloadError(Exception):
+    """The request cannot become a payload; ``status`` is the answer it gets."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+MALFORMED_JSON = "Received malformed JSON payload."
+
+# Content types whose bodies are text even though they are not text/*.
+_TEXT_LIKE = {
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+    "application/yaml",
+    "application/x-yaml",
+    "application/csv",
+    "application/graphql",
+}
+
+
+def is_json_type(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def is_text_type(mimetype: str) -> bool:
+    return mimetype.startswith("text/") or mimetype in _TEXT_LIKE or mimetype.endswith("+xml")
+
+
+def _json_parse(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    # RecursionError: nesting deeper than the interpreter allows is malformed to us.
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise PayloadError(MALFORMED_JSON) from error
+
+
+def _text_decode(raw: bytes, charset: str | None) -> str | bytes:
+    try:
+        return raw.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return raw  # undecodable text stays bytes rather than being corrupted
+
+
+def _multipart_parse(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
+    boundary = params.get("boundary")
+    if not boundary:
+        raise PayloadError("Multipart payload has no boundary.")
+    parts: dict[str, Any] = {}
+    try:
+        parser = multipart.MultipartParser(
+            io.BytesIO(raw),
+            boundary,
+            content_length=len(raw),
+            strict=True,
+            part_limit=256,
+            memory_limit=len(raw) + 1,
+            spool_limit=len(raw) + 1,
+        )
+        for part in parser:
+            content_type = part.content_type or (
+                "application/octet-stream" if part.filename else "text/plain"
+            )
+            part_mimetype, part_params = parse_header_parameters(content_type)
+            data: Any
+            if is_json_type(part_mimetype):
+                data = _json_parse(part.raw)
+            elif is_text_type(part_mimetype):
+                data = _text_decode(part.raw, part_params.get("charset"))
+            else:
+                data = part.raw
+            entry: dict[str, Any] = {"data": data, "contentType": content_type}
+            if part.filename:
+                entry["filename"] = part.filename
+            parts[part.name] = entry
+    except multipart.MultipartError as error:
+        raise PayloadError(f"Received malformed multipart payload: {error}") from error
+    return parts
+
+
+def body_parse(raw: bytes, content_type: str) -> Any:
+    """``body.data``: parsed JSON, text, a dict of multipart parts, or bytes."""
+    if not raw:
+        return None
+    mimetype, params = parse_header_parameters(content_type or "application/octet-stream")
+    mimetype = mimetype.lower()
+    if is_json_type(mimetype):
+        return _json_parse(raw)
+    if mimetype == "multipart/form-data":
+        return _multipart_parse(raw, params)
+    if is_text_type(mimetype):
+        return _text_decode(raw, params.get("charset"))
+    return raw
+
+
+def query_parameters(request: HttpRequest) -> dict[str, str | list[str]]:
+    return {name: values[0] if len(values) == 1 else values for name, values in request.GET.lists()}
+
+
+def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str) -> dict[str, Any]:
+    content_type = request.headers.get("Content-Type", "")
+    return {
+        "body": {"data": body_parse(raw_body, content_type), "contentType": content_type},
+        "rawBody": {"data": raw_body, "contentType": content_type},
+        "headers": {name.lower(): value for name, value in request.headers.items()},
+        "queryParameters": query_parameters(request),
+        "pathFragment": path_fragment,
+        "method": request.method,
+    }
+
+
+def payload_field(payload: dict[str, Any], path: str) -> Any:
+    """Read a routing or dedupe field such as ``headers.x-flow`` or ``body.data.account.id``.
+    Returns None when any segment is missing."""
+    value: Any = payload
+    for segment in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(segment)
+        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
+            value = value[int(segment)]
+        else:
+            return None
+        if value is None:
+            return None
+    return value

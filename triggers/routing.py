@@ -1,0 +1,130 @@
+"""Which instance and flow a webhook request starts (SPEC §3, endpoint types)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from instances.models import ApiKey, Instance
+from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
+from triggers.models import Endpoint
+from triggers.payloads import payload_field
+
+
+class RoutingError(Exception):
+    """The request names nothing that can run; answered 404 with this message."""
+
+
+class ApiKeyError(Exception):
+    """The flow's endpoint security refuses the request; answered 401."""
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: Endpoint
+    instance: Instance
+    flow: Flow
+
+
+def endpoint_find(token: str) -> Endpoint | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        Endpoint.objects.select_related("instance__integration", "instance__customer")
+        .filter(token=token)
+        .first()
+    )
+
+
+def _webhook_flow(integration: Integration, name: Any) -> Flow:
+    flows = [f for f in integration.flows.all() if f.is_webhook]
+    if name is None:
+        if len(flows) == 1:
+            return flows[0]
+        raise RoutingError("No flow could be determined from the request.")
+    for flow in flows:
+        if flow.name == str(name):
+            return flow
+    raise RoutingError(f"Flow not found: {str(name)[:200]!r}.")
+
+
+def _instance_check(instance: Instance | None) -> Instance:
+    if instance is None or instance.removed_at is not None:
+        raise RoutingError("Unknown endpoint.")
+    if instance.deployed_at is None:
+        raise RoutingError("Instance is not deployed.")
+    if not instance.enabled:
+        raise RoutingError("Instance is paused.")
+    return instance
+
+
+def _shared_instance(endpoint: Endpoint, payload: dict[str, Any]) -> Instance:
+    integration = (
+        Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
+    )
+    if integration is None or not integration.external_customer_id_field:
+        raise RoutingError("Unknown endpoint.")
+    external_id = payload_field(payload, integration.external_customer_id_field)
+    if external_id is None or isinstance(external_id, dict | list | bytes):
+        raise RoutingError("Customer not found: the request names no customer.")
+    # One customer may hold several instances of the integration; the newest deployed,
+    # not removed one answers the shared URL (see docs/webhooks.md).
+    candidates = (
+        Instance.objects.live()
+        .select_related("integration", "customer")
+        .filter(
+            customer__external_id=str(external_id),
+            integration__name=endpoint.integration_name,
+            deployed_at__isnull=False,
+        )
+        .order_by("-deployed_at")
+    )
+    instance = candidates.first()
+    if instance is None:
+        raise RoutingError(f"Customer not found: {str(external_id)[:200]!r}.")
+    return _instance_check(instance)
+
+
+def target_resolve(endpoint: Endpoint, payload: dict[str, Any]) -> Target:
+    if endpoint.instance_id is None:
+        instance = _shared_instance(endpoint, payload)
+    else:
+        instance = _instance_check(endpoint.instance)
+    integration = instance.integration
+    if endpoint.endpoint_type == EndpointType.FLOW_SPECIFIC:
+        flow = _webhook_flow(integration, endpoint.flow_name)
+    elif integration.flow_name_field:
+        flow = _webhook_flow(integration, payload_field(payload, integration.flow_name_field))
+    else:
+        flow = _webhook_flow(integration, None)
+    return Target(endpoint=endpoint, instance=instance, flow=flow)
+
+
+def _matches_any(provided: str, keys: list[str]) -> bool:
+    # Compare against every key, without stopping early, in constant time each.
+    provided_bytes = provided.encode()
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(provided_bytes, key.encode())
+    return matched
+
+
+def api_key_check(*, instance: Instance, flow: Flow, provided: str | None) -> None:
+    security = flow.endpoint_security
+    if security == EndpointSecurity.UNSECURED:
+        return
+    if security == EndpointSecurity.ORGANIZATION:
+        keys = list(ApiKey.objects.filter(instance__isnull=True).values_list("key", flat=True))
+    else:
+        keys = list(
+            ApiKey.objects.filter(instance=instance, flow_name=flow.name).values_list(
+                "key", flat=True
+            )
+        )
+        if security == EndpointSecurity.CUSTOMER_OPTIONAL and not keys:
+            return
+    if not provided:
+        raise ApiKeyError("This endpoint requires an Api-Key header.")
+    if not _matches_any(provided, keys):
+        raise ApiKeyError("The Api-Key is not valid for this endpoint.")

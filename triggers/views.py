@@ -1,0 +1,105 @@
+"""The webhook endpoint: ``/trigger/{token}[/{path fragment}]``.
+
+A plain Django view rather than a DRF one: it uses none of DRF's negotiation or auth and
+must keep the exact request bytes, so the request is read once, by hand, within the body
+limit. The view does the minimum before answering: resolve, check, store, enqueue.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from executions.models import TriggerKind
+from executions.services import execution_create
+from triggers.payloads import PayloadError, webhook_payload
+from triggers.responses import accepted_response, error_response
+from triggers.routing import ApiKeyError, RoutingError, api_key_check, endpoint_find, target_resolve
+
+logger = logging.getLogger(__name__)
+
+INVOKING_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ALLOWED_METHODS = (*INVOKING_METHODS, "HEAD", "OPTIONS")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """Read at most ``limit`` bytes; refuse a declared or actual larger body before
+    holding it all in memory."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise BodyTooLarge
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge
+    return body
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class WebhookView(View):
+    http_method_names = [m.lower() for m in ALLOWED_METHODS]
+
+    def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = error_response(f"Method {request.method} is not allowed.", 405)
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
+
+    def head(self, request: HttpRequest, token: str, path_fragment: str = "") -> HttpResponse:
+        return HttpResponse(status=200)
+
+    def options(self, request: HttpRequest, token: str, path_fragment: str = "") -> HttpResponse:
+        response = HttpResponse(status=204)
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
+
+    def get(self, request: HttpRequest, token: str, path_fragment: str = "") -> HttpResponse:
+        return self.invoke(request, token, path_fragment)
+
+    post = put = patch = delete = get
+
+    def invoke(self, request: HttpRequest, token: str, path_fragment: str) -> HttpResponse:
+        limit = settings.TRIGGERFISH_MAX_BODY_BYTES
+        try:
+            raw_body = read_body(request, limit)
+        except BodyTooLarge:
+            return error_response(f"Request body exceeds the limit of {limit} bytes.", 413)
+        if request.method == "GET":
+            raw_body = b""  # SPEC §3: a body sent with GET is ignored
+        try:
+            endpoint = endpoint_find(token)
+            if endpoint is None:
+                return error_response("Unknown endpoint.", 404)
+            payload = webhook_payload(request, raw_body=raw_body, path_fragment=path_fragment)
+            target = target_resolve(endpoint, payload)
+            api_key_check(
+                instance=target.instance, flow=target.flow, provided=request.headers.get("Api-Key")
+            )
+            execution = execution_create(
+                instance=target.instance,
+                flow=target.flow,
+                trigger_kind=TriggerKind.WEBHOOK,
+                payload=payload,
+            )
+        except PayloadError as error:
+            return error_response(str(error), error.status)
+        except RoutingError as error:
+            return error_response(str(error), 404)
+        except ApiKeyError as error:
+            return error_response(str(error), 401)
+        except DatabaseError:
+            logger.exception("Database unavailable while accepting a webhook")
+            return error_response("The service is temporarily unavailable; retry later.", 503)
+        return accepted_response(execution, target.flow)
