@@ -21,6 +21,11 @@ class PayloadError(Exception):
 
 MALFORMED_JSON = "Received malformed JSON payload."
 
+# The endpoint's own credential is checked before the payload is stored and is never kept:
+# payloads are shown in the admin and the executions API.
+SECRET_HEADERS = {"api-key"}
+REDACTED = "[redacted]"
+
 # Content types whose bodies are text even though they are not text/*.
 _TEXT_LIKE = {
     "application/xml",
@@ -118,7 +123,10 @@ def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str
     return {
         "body": {"data": body_parse(raw_body, content_type), "contentType": content_type},
         "rawBody": {"data": raw_body, "contentType": content_type},
-        "headers": {name.lower(): value for name, value in request.headers.items()},
+        "headers": {
+            name.lower(): REDACTED if name.lower() in SECRET_HEADERS else value
+            for name, value in request.headers.items()
+        },
         "queryParameters": query_parameters(request),
         "pathFragment": path_fragment,
         "method": request.method,
