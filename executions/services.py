@@ -22,6 +22,9 @@ from integrations.models import Flow
 logger = logging.getLogger(__name__)
 
 
+IDENTITY_KEYS = ("executionId", "customer", "instance", "integration", "flow", "startedAt")
+
+
 def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow) -> dict[str, Any]:
     """The fields every trigger payload carries (SPEC §3)."""
     customer = instance.customer
@@ -88,3 +91,31 @@ def execution_create(
         if enqueue:
             transaction.on_commit(lambda: execution_enqueue(execution_id=execution_id))
     return execution
+
+
+def execution_replay(*, execution: Execution) -> Execution:
+    """Run a finished or failed execution again with the same trigger payload.
+
+    The replay runs on the instance's current version; ``replayOf`` links it back."""
+    from instances.services import InstanceStateError
+
+    instance = execution.instance
+    if instance.removed_at is not None:
+        raise InstanceStateError(
+            "The instance has been removed; its executions cannot be replayed."
+        )
+    flow = instance.integration.flows.filter(name=execution.flow.name).first()
+    if flow is None:
+        raise InstanceStateError(
+            f"The instance no longer has a flow named {execution.flow.name!r}."
+        )
+    payload = {
+        key: value for key, value in execution.trigger_payload.items() if key not in IDENTITY_KEYS
+    }
+    return execution_create(
+        instance=instance,
+        flow=flow,
+        trigger_kind=TriggerKind.REPLAY,
+        payload=payload,
+        replay_of=execution,
+    )

@@ -1,0 +1,62 @@
+"""Every API error answers ``{"error": "<summary>", "fields": {...}}`` (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class FieldErrors(exceptions.APIException):
+    """Input at fault, with a message per field path."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, summary: str, fields: dict[str, str]) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.fields = fields
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(detail, dict):
+        flat: dict[str, str] = {}
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, path))
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {prefix or "non_field_errors": " ".join(str(item) for item in detail)}
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix or "non_field_errors": str(detail)}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, FieldErrors):
+        return Response({"error": exc.summary, "fields": exc.fields}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        fields = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(fields)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"error": "Invalid input.", "fields": _flatten(exc.detail)}
+    elif isinstance(exc, exceptions.NotFound):
+        response.data = {"error": "Not found."}
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = {"error": str(detail)}
+    return response

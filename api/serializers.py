@@ -1,0 +1,225 @@
+"""Shapes of the management API (SPEC §5). Read shapes are camelCase like the definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from executions.models import Execution, ExecutionLog, StepResult
+from instances.models import Customer, Instance
+from integrations.models import Integration
+
+
+class IntegrationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Integration
+        fields = ["id", "name", "version"]
+
+
+class IntegrationListSerializer(serializers.ModelSerializer):
+    endpointType = serializers.CharField(source="endpoint_type")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Integration
+        fields = ["id", "name", "version", "description", "endpointType", "createdAt"]
+
+
+class IntegrationDetailSerializer(IntegrationListSerializer):
+    flows = serializers.SerializerMethodField()
+    configVariables = serializers.SerializerMethodField()
+    definition = serializers.SerializerMethodField()
+
+    class Meta(IntegrationListSerializer.Meta):
+        fields = [*IntegrationListSerializer.Meta.fields, "flows", "configVariables", "definition"]
+
+    def get_flows(self, integration: Integration) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": str(flow.id),
+                "name": flow.name,
+                "triggerType": flow.trigger_type,
+                "synchronous": flow.synchronous,
+                "steps": [{"name": s.name, "action": s.action} for s in flow.steps.all()],
+            }
+            for flow in integration.flows.all()
+        ]
+
+    def get_configVariables(self, integration: Integration) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": variable.key,
+                "type": variable.type,
+                "required": variable.required,
+                # A secret's default is a secret too.
+                "default": None if variable.type == "secret" else variable.default,
+                "options": variable.options,
+            }
+            for variable in integration.config_variables.all()
+        ]
+
+    def get_definition(self, integration: Integration) -> dict[str, Any]:
+        from integrations.definitions import integration_export
+
+        return integration_export(integration=integration)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    externalId = serializers.CharField(source="external_id", max_length=200)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "externalId", "createdAt"]
+        read_only_fields = ["id"]
+
+
+class CustomerUserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class InstanceCreateSerializer(serializers.Serializer):
+    integration = serializers.UUIDField()
+    customer = serializers.UUIDField()
+    name = serializers.CharField(max_length=200)
+    configVariables = serializers.DictField(required=False, default=dict)
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    integration = IntegrationSummarySerializer(read_only=True)
+    customer = serializers.UUIDField(source="customer_id", read_only=True)
+    deployedAt = serializers.DateTimeField(source="deployed_at", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    configVariables = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Instance
+        fields = [
+            "id",
+            "name",
+            "customer",
+            "integration",
+            "enabled",
+            "deployedAt",
+            "createdAt",
+            "configVariables",
+        ]
+
+    def get_configVariables(self, instance: Instance) -> dict[str, Any]:
+        secret_keys = {
+            v.key for v in instance.integration.config_variables.all() if v.type == "secret"
+        }
+        return {
+            key: ("••••••" if key in secret_keys and value else value)
+            for key, value in instance.config_values.items()
+        }
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    flows = serializers.SerializerMethodField()
+    invokeUrl = serializers.SerializerMethodField()
+
+    class Meta(InstanceSerializer.Meta):
+        fields = [*InstanceSerializer.Meta.fields, "flows", "invokeUrl"]
+
+    def _context(self, instance: Instance) -> dict[str, Any]:
+        from triggers.endpoints import instance_webhook_context
+
+        cache = self.context.setdefault("_webhook_context", {})
+        if instance.pk not in cache:
+            cache[instance.pk] = instance_webhook_context(instance) if instance.is_deployed else {}
+        return cache[instance.pk]
+
+    def get_flows(self, instance: Instance) -> list[dict[str, Any]]:
+        from integrations.schedules import schedule_next_runs, schedule_resolve
+
+        context = self._context(instance)
+        flows = []
+        for flow in instance.integration.flows.all():
+            schedule = None
+            next_runs: list[str] = []
+            if flow.schedule:
+                schedule = schedule_resolve(flow.schedule, config_values=instance.config_values)
+                if schedule:
+                    next_runs = [moment.isoformat() for moment in schedule_next_runs(schedule)]
+            flows.append(
+                {
+                    "name": flow.name,
+                    "triggerType": flow.trigger_type,
+                    "webhookUrl": context.get("webhookUrls", {}).get(flow.name),
+                    "apiKeys": context.get("webhookApiKeys", {}).get(flow.name, []),
+                    "schedule": schedule,
+                    "nextRuns": next_runs,
+                }
+            )
+        return flows
+
+    def get_invokeUrl(self, instance: Instance) -> str | None:
+        return self._context(instance).get("invokeUrl")
+
+
+class StepResultSerializer(serializers.ModelSerializer):
+    startedAt = serializers.DateTimeField(source="started_at")
+    endedAt = serializers.DateTimeField(source="ended_at")
+    resultUrl = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StepResult
+        fields = ["name", "action", "status", "startedAt", "endedAt", "error", "resultUrl"]
+
+    def get_resultUrl(self, step: StepResult) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/executions/{step.execution_id}/steps/{step.position}/result"
+        return request.build_absolute_uri(path) if request else path
+
+
+class ExecutionLogSerializer(serializers.ModelSerializer):
+    at = serializers.DateTimeField(source="created_at")
+    step = serializers.CharField(source="step_name")
+
+    class Meta:
+        model = ExecutionLog
+        fields = ["at", "level", "step", "message"]
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    instance = serializers.UUIDField(source="instance_id")
+    customer = serializers.UUIDField(source="customer_id")
+    flow = serializers.CharField(source="flow.name")
+    replayOf = serializers.UUIDField(source="replay_of_id", allow_null=True)
+    triggerKind = serializers.CharField(source="trigger_kind")
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "instance",
+            "flow",
+            "customer",
+            "replayOf",
+            "status",
+            "triggerKind",
+            "attempt",
+            "createdAt",
+            "startedAt",
+            "endedAt",
+            "error",
+        ]
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    steps = StepResultSerializer(many=True, read_only=True)
+    logs = ExecutionLogSerializer(many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "steps", "logs"]
+
+
+class ApiKeySerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)

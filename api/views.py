@@ -1,0 +1,327 @@
+"""The management API (SPEC §5): thin views over the services; tenancy from api.tenancy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import serializers as s
+from api.exceptions import FieldErrors
+from api.tenancy import (
+    customers_for_user,
+    executions_for_user,
+    instances_for_user,
+    integrations_for_user,
+    is_staff,
+    user_customer,
+)
+from executions.models import StepResult
+from instances.models import CustomerUser
+from instances.services import (
+    InstanceStateError,
+    api_key_add,
+    api_key_revoke,
+    customer_create,
+    instance_create,
+    instance_deploy,
+    instance_enable,
+    instance_pause,
+    instance_remove,
+)
+from integrations.models import Integration
+
+
+class RawDefinitionParser(BaseParser):
+    """Definitions arrive as YAML or JSON text; the importer parses and validates them."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        return stream.read()
+
+
+def _require_staff(request: Request) -> None:
+    if not is_staff(request.user):
+        raise PermissionDenied("Only organization staff may do this.")
+
+
+def _uuid_param(request: Request, name: str) -> uuid.UUID | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as error:
+        raise FieldErrors("Invalid filter.", {name: "Must be a UUID."}) from error
+
+
+class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
+    def get_queryset(self):
+        queryset = integrations_for_user(self.request.user)
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("flows__steps", "config_variables")
+        return queryset
+
+    def get_serializer_class(self):
+        return (
+            s.IntegrationDetailSerializer
+            if self.action == "retrieve"
+            else s.IntegrationListSerializer
+        )
+
+    @extend_schema(
+        request={"application/yaml": str, "application/json": dict},
+        responses={201: s.IntegrationSummarySerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[RawDefinitionParser])
+    def import_definition(self, request: Request) -> Response:
+        from integrations.definitions import DefinitionError, integration_import
+
+        _require_staff(request)
+        try:
+            integration = integration_import(
+                definition=request.data, content_type=request.content_type
+            )
+        except DefinitionError as error:
+            raise FieldErrors("Invalid integration definition.", dict(error.errors)) from error
+        return Response(
+            s.IntegrationSummarySerializer(integration).data, status=status.HTTP_201_CREATED
+        )
+
+
+class CustomerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.CustomerSerializer
+
+    def get_queryset(self):
+        return customers_for_user(self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        _require_staff(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_create(
+            name=serializer.validated_data["name"],
+            external_id=serializer.validated_data["external_id"],
+        )
+        return Response(self.get_serializer(customer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CustomerUserCreateSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def users(self, request: Request, pk: str | None = None) -> Response:
+        _require_staff(request)
+        customer = self.get_object()
+        serializer = s.CustomerUserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                user = get_user_model().objects.create_user(
+                    username=data["username"],
+                    password=data["password"],
+                    email=data.get("email", ""),
+                )
+                CustomerUser.objects.create(user=user, customer=customer)
+        except IntegrityError as error:
+            raise FieldErrors("Invalid input.", {"username": "This username is taken."}) from error
+        return Response(
+            {"id": user.pk, "username": user.username, "customer": str(customer.pk)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("customer", str, description="Customer id"),
+        OpenApiParameter("integration", str, description="Integration id"),
+    ]
+)
+class InstanceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    def get_queryset(self):
+        queryset = instances_for_user(self.request.user).select_related("integration", "customer")
+        queryset = queryset.prefetch_related("integration__flows", "integration__config_variables")
+        if self.action == "list":
+            for name in ("customer", "integration"):
+                value = _uuid_param(self.request, name)
+                if value is not None:
+                    queryset = queryset.filter(**{f"{name}_id": value})
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return s.InstanceCreateSerializer
+        return s.InstanceDetailSerializer if self.action != "list" else s.InstanceSerializer
+
+    @extend_schema(request=s.InstanceCreateSerializer, responses={201: s.InstanceDetailSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from integrations.config_values import ConfigValueError
+
+        serializer = s.InstanceCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        customer = customers_for_user(request.user).filter(pk=data["customer"]).first()
+        if customer is None:
+            raise FieldErrors("Invalid input.", {"customer": "No such customer."})
+        integration = Integration.objects.filter(pk=data["integration"]).first()
+        if integration is None or not (is_staff(request.user) or user_customer(request.user)):
+            raise FieldErrors("Invalid input.", {"integration": "No such integration."})
+        try:
+            instance = instance_create(
+                integration=integration,
+                customer=customer,
+                name=data["name"],
+                config_values=data["configVariables"],
+            )
+        except ConfigValueError as error:
+            fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
+            raise FieldErrors("Invalid config values.", fields) from error
+        return Response(
+            s.InstanceDetailSerializer(instance, context=self.get_serializer_context()).data,
+            status=201,
+        )
+
+    def perform_destroy(self, instance) -> None:
+        instance_remove(instance=instance, user=self.request.user)
+
+    def _lifecycle(self, operation, request: Request) -> Response:
+        from integrations.config_values import ConfigValueError
+
+        instance = self.get_object()
+        try:
+            operation(instance=instance, user=request.user)
+        except ConfigValueError as error:
+            fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
+            raise FieldErrors("Invalid config values.", fields) from error
+        except InstanceStateError as error:
+            raise FieldErrors(str(error), {}) from error
+        fresh = self.get_queryset().get(pk=instance.pk)
+        return Response(
+            s.InstanceDetailSerializer(fresh, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(request=None, responses={200: s.InstanceDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def deploy(self, request: Request, pk: str | None = None) -> Response:
+        return self._lifecycle(instance_deploy, request)
+
+    @extend_schema(request=None, responses={200: s.InstanceDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        return self._lifecycle(instance_pause, request)
+
+    @extend_schema(request=None, responses={200: s.InstanceDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str | None = None) -> Response:
+        return self._lifecycle(instance_enable, request)
+
+    @extend_schema(request=None, responses={201: s.ApiKeySerializer})
+    @action(detail=True, methods=["post"], url_path=r"flows/(?P<flow_name>[^/]+)/api-keys")
+    def api_keys(self, request: Request, pk: str | None = None, flow_name: str = "") -> Response:
+        instance = self.get_object()
+        try:
+            api_key = api_key_add(instance=instance, flow_name=flow_name)
+        except InstanceStateError as error:
+            raise FieldErrors(str(error), {"flow": str(error)}) from error
+        return Response({"key": api_key.key}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"flows/(?P<flow_name>[^/]+)/api-keys/(?P<key>[^/]+)",
+    )
+    def api_key_delete(
+        self, request: Request, pk: str | None = None, flow_name: str = "", key: str = ""
+    ) -> Response:
+        instance = self.get_object()
+        if not api_key_revoke(instance=instance, flow_name=flow_name, key=key):
+            return Response({"error": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("instance", str, description="Instance id"),
+        OpenApiParameter("flow", str, description="Flow name"),
+        OpenApiParameter(
+            "status", str, description="queued, running, succeeded, failed or canceled"
+        ),
+    ]
+)
+class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+    def get_queryset(self):
+        queryset = executions_for_user(self.request.user).select_related("flow")
+        if self.action == "list":
+            instance = _uuid_param(self.request, "instance")
+            if instance is not None:
+                queryset = queryset.filter(instance_id=instance)
+            if flow := self.request.query_params.get("flow"):
+                queryset = queryset.filter(flow__name=flow)
+            if status_filter := self.request.query_params.get("status"):
+                queryset = queryset.filter(status=status_filter)
+        else:
+            queryset = queryset.prefetch_related("steps", "logs")
+        return queryset.order_by("-created_at")
+
+    def get_serializer_class(self):
+        return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
+
+    @extend_schema(responses={(200, "*/*"): bytes})
+    @action(detail=True, methods=["get"])
+    def result(self, request: Request, pk: str | None = None) -> HttpResponse:
+        from executions.results import execution_final_result
+        from triggers.responses import result_response
+
+        execution = self.get_object()
+        if not execution.is_finished:
+            return Response({"status": execution.status}, status=status.HTTP_202_ACCEPTED)
+        return result_response(execution_final_result(execution))
+
+    @extend_schema(responses={(200, "*/*"): bytes})
+    @action(detail=True, methods=["get"], url_path=r"steps/(?P<position>[0-9]+)/result")
+    def step_result(
+        self, request: Request, pk: str | None = None, position: str = "0"
+    ) -> HttpResponse:
+        from executions.results import step_result_load
+        from triggers.responses import result_response
+
+        execution = self.get_object()
+        step = get_object_or_404(StepResult, execution=execution, position=int(position))
+        return result_response(step_result_load(step))
+
+    @extend_schema(request=None, responses={201: s.ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        from executions.services import execution_replay
+
+        original = self.get_object()
+        try:
+            replay = execution_replay(execution=original)
+        except InstanceStateError as error:
+            raise FieldErrors(str(error), {}) from error
+        return Response(
+            s.ExecutionDetailSerializer(replay, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
