@@ -17,3 +17,8 @@ def requeue_stale() -> int:
     from executions.recovery import executions_requeue_stale
 
     return executions_requeue_stale()
+
+
+# Worker hooks (recovery at start-up) live beside the tasks, so every worker that can run
+# executions also connects them.
+from executions import signals  # noqa: E402, F401

@@ -1,0 +1,215 @@
+"""The step runner: one execution, its flow's steps in order, each result recorded.
+
+``execution_run`` is what the ``executions.run_execution`` task calls, and what a test or a
+synchronous path may call directly. Celery may deliver a task twice (late acks, a worker
+lost mid-run, the recovery sweep re-enqueueing), so the run starts with a claim:
+``queued -> running`` in one UPDATE. Exactly one caller wins; the others return having done
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
+from executions.results import step_result_attach, step_result_serialize
+from integrations.components.context import (
+    ActionContext,
+    ExecutionLogger,
+    StepError,
+    StopExecution,
+    action_inputs_prepare,
+)
+from integrations.components.registry import get_action
+from integrations.models import Flow, Step
+from integrations.references import TemplateError, resolve_inputs
+from triggers.endpoints import instance_webhook_context
+
+logger = logging.getLogger(__name__)
+
+
+def execution_run(*, execution_id: str) -> None:
+    """Run one execution if it is still queued. Never raises: one bad execution must not
+    take the worker down (the task would otherwise be redelivered and fail again)."""
+    try:
+        claimed = (
+            Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
+                status=ExecutionStatus.RUNNING, started_at=timezone.now()
+            )
+            == 1
+        )
+    except ValidationError:
+        logger.warning("Ignoring run request for malformed execution id %r", execution_id)
+        return
+    if not claimed:
+        logger.info("Execution %s is not queued (already run or running); skipping", execution_id)
+        return
+    try:
+        _run_claimed(execution_id)
+    except Exception as error:
+        # Infrastructure trouble (database gone, storage full): record what we can.
+        logger.exception("Execution %s crashed the runner", execution_id)
+        try:
+            _finish(execution_id, ExecutionStatus.FAILED, f"Internal error: {error}")
+        except Exception:
+            logger.exception("Could not mark execution %s failed; recovery will", execution_id)
+
+
+def _flow_with_steps(flow_id: Any) -> Flow:
+    return Flow.objects.prefetch_related(
+        Prefetch("steps", queryset=Step.objects.order_by("position", "id"))
+    ).get(pk=flow_id)
+
+
+def _config_vars(execution: Execution) -> dict[str, Any]:
+    """The instance's values, with the integration's defaults for keys it has not set."""
+    values = dict(execution.instance.config_values or {})
+    for variable in execution.integration.config_variables.all():
+        if values.get(variable.key) is None and variable.default is not None:
+            values[variable.key] = variable.default
+    return values
+
+
+def execution_scope(execution: Execution) -> dict[str, Any]:
+    """What references may read during this run (SPEC §2 "References")."""
+    instance = execution.instance
+    customer = execution.customer
+    integration = execution.integration
+    flow = execution.flow
+    # Computed at run time so a flow always sees the instance's current URLs and keys,
+    # including those added after the execution was accepted.
+    trigger = {**(execution.trigger_payload or {}), **instance_webhook_context(instance)}
+    return {
+        "trigger": trigger,
+        "configVars": _config_vars(execution),
+        "steps": {},
+        "instance": {"id": str(instance.id), "name": instance.name},
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.name,
+            "externalId": customer.external_id,
+        },
+        "integration": {
+            "id": str(integration.id),
+            "name": integration.name,
+            "version": integration.version,
+        },
+        "flow": {"id": str(flow.id), "name": flow.name},
+        "execution": {
+            "id": str(execution.id),
+            "attempt": execution.attempt,
+            "startedAt": execution.started_at.isoformat() if execution.started_at else None,
+        },
+    }
+
+
+def _error_message(error: Exception) -> str:
+    if isinstance(error, StepError | TemplateError):
+        return str(error)
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _run_step(
+    *, execution: Execution, step: Step, position: int, scope: dict[str, Any]
+) -> tuple[StepResult, Any, bool]:
+    """Run one step and store its StepResult. Returns the row, the result value and
+    whether the run stops here."""
+    started_at = timezone.now()
+    stop = False
+    value: Any = None
+    serialized: bytes | None = None
+    error = ""
+    try:
+        action = get_action(step.action)
+        if action is None:
+            raise StepError(f"Unknown action '{step.action}'")
+        inputs = action_inputs_prepare(action=action, inputs=resolve_inputs(step.inputs, scope))
+        context = ActionContext(
+            execution_id=str(execution.id),
+            step_name=step.name,
+            instance=scope["instance"],
+            customer=scope["customer"],
+            integration=scope["integration"],
+            flow=scope["flow"],
+            config_vars=scope["configVars"],
+        )
+        try:
+            value = action.function(context, **inputs)
+        except StopExecution as stopped:
+            value = stopped.response
+            stop = True
+        try:
+            serialized = step_result_serialize(value)
+        except (TypeError, ValueError) as problem:
+            raise StepError(f"Step result cannot be stored: {problem}") from problem
+    except Exception as problem:
+        error = _error_message(problem)
+        value = None
+        serialized = None
+        if not isinstance(problem, StepError | TemplateError):
+            logger.info("Step %r of execution %s raised", step.name, execution.id, exc_info=True)
+    step_result = StepResult(
+        execution=execution,
+        position=position,
+        name=step.name,
+        action=step.action,
+        status=StepStatus.FAILED if error else StepStatus.SUCCEEDED,
+        started_at=started_at,
+        ended_at=timezone.now(),
+        error=error,
+    )
+    if not error:
+        step_result_attach(step_result=step_result, value=value, serialized=serialized)
+    step_result.save()
+    return step_result, value, stop
+
+
+def _run_claimed(execution_id: str) -> None:
+    execution = Execution.objects.select_related("instance", "customer", "integration", "flow").get(
+        pk=execution_id
+    )
+    flow = _flow_with_steps(execution.flow_id)
+    run_log = ExecutionLogger(execution_id=str(execution.id))
+    run_log.info(f"Execution started: flow '{flow.name}'")
+    clock = time.monotonic()
+    scope = execution_scope(execution)
+    error = ""
+    for position, step in enumerate(flow.steps.all()):
+        step_result, value, stop = _run_step(
+            execution=execution, step=step, position=position, scope=scope
+        )
+        if step_result.status == StepStatus.FAILED:
+            error = step_result.error
+            ExecutionLog.objects.create(
+                execution=execution,
+                level="error",
+                message=f"Step '{step.name}' failed: {error}",
+                step_name=step.name[:200],
+            )
+            break
+        scope["steps"][step.name] = value
+        if stop:
+            status_code = value.get("statusCode") if isinstance(value, dict) else None
+            run_log.info(f"Execution stopped by step '{step.name}' with status {status_code}")
+            break
+    status = ExecutionStatus.FAILED if error else ExecutionStatus.SUCCEEDED
+    elapsed = time.monotonic() - clock
+    run_log.write(
+        "error" if error else "info",
+        f"Execution finished: {status} in {elapsed:.3f} s",
+    )
+    _finish(execution.id, status, error)
+
+
+def _finish(execution_id: Any, status: str, error: str) -> None:
+    # Conditional on `running`: a run canceled meanwhile keeps its `canceled`.
+    Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
+        status=status, ended_at=timezone.now(), error=error
+    )
