@@ -1,0 +1,24 @@
+"""Integration definitions (SPEC §2): validate, import as a new version, export.
+
+integration = integration_import(definition=yaml_text)        # DefinitionError if bad
+text = definition_dump(integration_export(integration=integration), fmt="yaml")
+"""
+
+from integrations.definitions.errors import DefinitionError
+from integrations.definitions.parsing import definition_dump, definition_parse
+from integrations.definitions.services import (
+    definition_normalize,
+    integration_export,
+    integration_import,
+)
+from integrations.definitions.validation import definition_validate
+
+__all__ = [
+    "DefinitionError",
+    "definition_dump",
+    "definition_normalize",
+    "definition_parse",
+    "definition_validate",
+    "integration_export",
+    "integration_import",
+]
