@@ -53,3 +53,25 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_type} …{self.token[-6:]}"
+
+
+class IdempotencyRecord(models.Model):
+    """A delivery seen on an endpoint: an ``Idempotency-Key`` (or a sender's delivery id).
+    A repeat within the retention window is answered with the first execution's id."""
+
+    endpoint_token = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    execution = models.ForeignKey(
+        "executions.Execution", on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint_token", "key"], name="idempotency_per_endpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.execution_id}"

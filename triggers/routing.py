@@ -6,6 +6,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from instances.models import ApiKey, Instance
 from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
 from triggers.models import Endpoint
@@ -35,6 +37,18 @@ def endpoint_find(token: str) -> Endpoint | None:
         .filter(token=token)
         .first()
     )
+
+
+def endpoint_rate_limit(endpoint: Endpoint) -> int:
+    """Requests per second the endpoint accepts: its integration's setting or the default."""
+    if endpoint.instance_id is not None:
+        integration = endpoint.instance.integration
+    else:
+        integration = (
+            Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
+        )
+    configured = integration.rate_limit_per_second if integration else None
+    return configured or settings.TRIGGERFISH_RATE_LIMIT_PER_SECOND
 
 
 def _webhook_flow(integration: Integration, name: Any) -> Flow:

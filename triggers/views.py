@@ -17,11 +17,18 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from executions.models import TriggerKind
-from executions.services import execution_create
 from triggers.payloads import PayloadError, webhook_payload
+from triggers.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
 from triggers.responses import accepted_response, error_response
-from triggers.routing import ApiKeyError, RoutingError, api_key_check, endpoint_find, target_resolve
+from triggers.routing import (
+    ApiKeyError,
+    RoutingError,
+    api_key_check,
+    endpoint_find,
+    endpoint_rate_limit,
+    target_resolve,
+)
+from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +89,27 @@ class WebhookView(View):
             endpoint = endpoint_find(token)
             if endpoint is None:
                 return error_response("Unknown endpoint.", 404)
+            limit = endpoint_rate_limit(endpoint)
+            decision = rate_limit_hit(token=endpoint.token, limit=limit)
+            if not decision.allowed:
+                response = error_response(rate_limit_message(endpoint.token, limit), 429)
+                response["Retry-After"] = str(decision.retry_after_seconds)
+                return response
+            idempotency_key = request.headers.get("Idempotency-Key") or None
+            if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+                return error_response(
+                    f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters.", 400
+                )
             payload = webhook_payload(request, raw_body=raw_body, path_fragment=path_fragment)
             target = target_resolve(endpoint, payload)
             api_key_check(
                 instance=target.instance, flow=target.flow, provided=request.headers.get("Api-Key")
             )
-            execution = execution_create(
-                instance=target.instance,
-                flow=target.flow,
-                trigger_kind=TriggerKind.WEBHOOK,
-                payload=payload,
+            execution, _ = webhook_accept(
+                target=target, payload=payload, idempotency_key=idempotency_key
             )
+        except RateLimiterUnavailable:
+            return error_response("The rate limiter is unavailable; retry later.", 503)
         except PayloadError as error:
             return error_response(str(error), error.status)
         except RoutingError as error:

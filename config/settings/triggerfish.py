@@ -1,6 +1,6 @@
 """The product's own settings (SPEC §6)."""
 
-from .env import env_float, env_int, env_str
+from .env import DATA_DIR, env_bool, env_float, env_int, env_str
 
 BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRIGGERFISH_MAX_BODY_BYTES = env_int("TRIGGERFISH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1)
@@ -17,3 +17,7 @@ TRIGGERFISH_RESULT_RETENTION_DAYS = env_int("TRIGGERFISH_RESULT_RETENTION_DAYS",
 TRIGGERFISH_COMPONENTS = [
     path.strip() for path in env_str("TRIGGERFISH_COMPONENTS", "").split(",") if path.strip()
 ]
+# When Redis (the shared rate-limit counter) is unreachable: accept and log (true), or
+# answer 503 (false).
+TRIGGERFISH_RATE_LIMIT_FAIL_OPEN = env_bool("TRIGGERFISH_RATE_LIMIT_FAIL_OPEN", True)
+TRIGGERFISH_DATA_DIR = DATA_DIR
