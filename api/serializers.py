@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
@@ -66,7 +67,11 @@ class IntegrationDetailSerializer(IntegrationListSerializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    externalId = serializers.CharField(source="external_id", max_length=200)
+    externalId = serializers.CharField(
+        source="external_id",
+        max_length=200,
+        validators=[UniqueValidator(Customer.objects.all(), message="A customer has this externalId.")],
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -125,7 +130,7 @@ class InstanceDetailSerializer(InstanceSerializer):
     class Meta(InstanceSerializer.Meta):
         fields = [*InstanceSerializer.Meta.fields, "flows", "invokeUrl"]
 
-    def _context(self, instance: Instance) -> dict[str, Any]:
+    def _webhook_context(self, instance: Instance) -> dict[str, Any]:
         from triggers.endpoints import instance_webhook_context
 
         cache = self.context.setdefault("_webhook_context", {})
@@ -136,7 +141,7 @@ class InstanceDetailSerializer(InstanceSerializer):
     def get_flows(self, instance: Instance) -> list[dict[str, Any]]:
         from integrations.schedules import schedule_next_runs, schedule_resolve
 
-        context = self._context(instance)
+        context = self._webhook_context(instance)
         flows = []
         for flow in instance.integration.flows.all():
             schedule = None
@@ -158,7 +163,7 @@ class InstanceDetailSerializer(InstanceSerializer):
         return flows
 
     def get_invokeUrl(self, instance: Instance) -> str | None:
-        return self._context(instance).get("invokeUrl")
+        return self._webhook_context(instance).get("invokeUrl")
 
 
 class StepResultSerializer(serializers.ModelSerializer):
