@@ -59,20 +59,17 @@ def demo_load() -> dict[str, Any]:
     imports a new version of the integration and fails on the customer's unique
     external id, leaving nothing half-made (one transaction).
     """
-    from instances.models import Customer, Instance
-    from instances.services import instance_deploy
+    from instances.services import customer_create, instance_create, instance_deploy
     from integrations.definitions import integration_import
 
     with transaction.atomic():
         integration = integration_import(
             definition=DEMO_DEFINITION, content_type="application/yaml"
         )
-        customer = Customer(name=DEMO_CUSTOMER_NAME, external_id=DEMO_CUSTOMER_EXTERNAL_ID)
-        customer.full_clean()
-        customer.save()
-        instance = Instance(customer=customer, integration=integration, name=DEMO_INSTANCE_NAME)
-        instance.full_clean()
-        instance.save()
+        customer = customer_create(name=DEMO_CUSTOMER_NAME, external_id=DEMO_CUSTOMER_EXTERNAL_ID)
+        instance = instance_create(
+            integration=integration, customer=customer, name=DEMO_INSTANCE_NAME
+        )
         instance_deploy(instance=instance, user=None)
     described = demo_describe()
     assert described is not None  # just created, in the same database
