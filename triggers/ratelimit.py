@@ -58,11 +58,11 @@ return {0, tonumber(oldest[2]) + ARGV[2] - ARGV[1]}
 
 
 @cache
-def _redis_script():
+def _redis_script(url: str):
     import redis
 
     client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
+        url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
     )
     return client.register_script(_SLIDING_WINDOW_LUA)
 
@@ -71,7 +71,7 @@ def _redis_hit(token: str, limit: int) -> Decision:
     now_ms = int(time.time() * 1000)
     window_ms = int(WINDOW_SECONDS * 1000)
     member = f"{now_ms}-{uuid.uuid4().hex}"
-    allowed, wait_ms = _redis_script()(
+    allowed, wait_ms = _redis_script(settings.REDIS_URL)(
         keys=[f"triggerfish:rate:{token}"], args=[now_ms, window_ms, limit, member]
     )
     return Decision(bool(allowed), max(1, math.ceil(int(wait_ms) / 1000)) if not allowed else 0)

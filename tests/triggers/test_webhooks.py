@@ -94,14 +94,18 @@ def test_text_xml_is_text(client, echo_url):
 def test_multipart_parts_keep_their_types(client, echo_url):
     boundary = "tfboundary"
     body = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="person"\r\n'
-        "Content-Type: application/json\r\n\r\n"
-        '{"firstname":"Taylor"}\r\n'
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="photo"; filename="taylor.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + PNG + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="person"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            '{"firstname":"Taylor"}\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="photo"; filename="taylor.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + PNG
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     response = client.post(
         echo_url, data=body, content_type=f"multipart/form-data; boundary={boundary}"
     )
@@ -188,7 +192,9 @@ class TestApiKeys:
         spec["flows"][0]["trigger"]["endpointSecurity"] = security
         return make_instance(make_integration(spec))
 
-    def test_customer_optional_is_open_until_a_key_exists(self, client, make_integration, make_instance):
+    def test_customer_optional_is_open_until_a_key_exists(
+        self, client, make_integration, make_instance
+    ):
         instance = self.secured(make_integration, make_instance, "customer_optional")
         url = self.url_for(instance)
         assert client.post(url).status_code == 200
@@ -197,7 +203,9 @@ class TestApiKeys:
         assert client.post(url, headers={"Api-Key": "wrong"}).status_code == 401
         assert client.post(url, headers={"Api-Key": key}).status_code == 200
 
-    def test_customer_required_needs_the_generated_key(self, client, make_integration, make_instance):
+    def test_customer_required_needs_the_generated_key(
+        self, client, make_integration, make_instance
+    ):
         instance = self.secured(make_integration, make_instance, "customer_required")
         url = self.url_for(instance)
         response = client.post(url)
