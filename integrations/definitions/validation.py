@@ -67,6 +67,8 @@ def _collect_pydantic(
                 message += f" Allowed here: {', '.join(allowed)}."
         elif item["type"] == "missing":
             message = "This key is required."
+        elif item["type"] == "too_short" and location == ("flows",):
+            message = "A definition needs at least one flow."
         else:
             message = item["msg"].rstrip(".") + "."
             # pydantic names a union's members in the location; the path should not.
@@ -359,7 +361,9 @@ def _check_routing(spec: DefinitionSpec, errors: ErrorCollector, *, webhook_flow
     if flow_field is None and (spec.endpoint_type == "shared_instance" or webhook_flows > 1):
         errors.add(
             "routing.flowNameField",
-            f"A {spec.endpoint_type} integration with {webhook_flows} webhook flows needs "
+            "A shared_instance integration needs routing.flowNameField to choose the flow."
+            if spec.endpoint_type == "shared_instance"
+            else f"An instance_specific integration with {webhook_flows} webhook flows needs "
             "routing.flowNameField to choose the flow.",
         )
     if spec.endpoint_type == "shared_instance":

@@ -13,19 +13,24 @@ from integrations.models import Integration
 class Command(BaseCommand):
     help = "Print an integration's definition (the latest version unless --version is given)."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # --version here means the integration's version, not Django's: let ours replace
+        # the base option rather than invent another name for the flag.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="The integration's name.")
-        # --version here means the integration's version, not Django's: replace the base
-        # option rather than invent another name for the SPEC's flag.
-        parser.conflict_handler = "resolve"
         parser.add_argument(
             "--version",
             type=int,
             dest="integration_version",
+            metavar="N",
             default=None,
             help="The integration version to export (default: the latest).",
         )
-        parser.add_argument("--format", choices=["yaml", "json"], default="yaml", dest="fmt")
+        parser.add_argument(
+            "--format", choices=["yaml", "json"], default="yaml", dest="fmt", help="Default: yaml."
+        )
 
     def handle(
         self, *args: Any, name: str, integration_version: int | None, fmt: str, **options: Any
