@@ -62,6 +62,8 @@ def main() -> int:
         argv = [str(PYTHON), "manage.py", "serve", *rest]
     else:
         ensure_environment("test")
+        # Tests keep their database, broker and results apart from a running `serve`.
+        os.environ.setdefault("TRIGGERFISH_DATA_DIR", str(ROOT / "var" / "test"))
         argv = [str(PYTHON), "-m", "pytest", *rest]
     os.chdir(ROOT)
     if os.name == "nt":

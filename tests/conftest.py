@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.domain",
     "tests.fixtures.worker",
     "tests.fixtures.http_peer",
+    "tests.fixtures.live_server",
 ]
 
 
