@@ -13,8 +13,17 @@ except Exception as error:  # django-environ raises several types for a bad URL
         f"Environment variable DATABASE_URL is not valid: {error}"
     ) from error
 
-if not _database.get("ENGINE"):
-    raise ImproperlyConfigured("Environment variable DATABASE_URL names no known database engine.")
+_KNOWN_ENGINES = {
+    "django.db.backends.sqlite3",
+    "django.db.backends.postgresql",
+    "django.db.backends.mysql",
+    "django.contrib.gis.db.backends.postgis",
+}
+if _database.get("ENGINE") not in _KNOWN_ENGINES:
+    raise ImproperlyConfigured(
+        "Environment variable DATABASE_URL names no supported database "
+        "(use postgres://..., or sqlite:///path)."
+    )
 
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # Web workers, the Celery worker and beat are separate processes sharing one file.
