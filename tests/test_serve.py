@@ -191,6 +191,17 @@ def execution_row(database: Path, execution_id: str) -> dict | None:
         return dict(row) if row else None
 
 
+def execution_wait(database: Path, execution_id: str, timeout: float = 30.0) -> dict:
+    """Poll the server's database until the execution has finished."""
+    deadline = time.monotonic() + timeout
+    row = execution_row(database, execution_id)
+    while (row is None or row["status"] in {"queued", "running"}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        row = execution_row(database, execution_id)
+    assert row is not None, f"execution {execution_id} not found"
+    return row
+
+
 def execution_logs(database: Path, execution_id: str) -> list[str]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
         rows = connection.execute(
@@ -240,14 +251,19 @@ def test_a_webhook_to_the_printed_url_runs_the_demo_flow(server: Server) -> None
         assert response.headers["triggerfish-executionid"] == execution_id
 
     database = server.data_dir / "triggerfish.sqlite3"
-    deadline = time.monotonic() + 30
-    row = execution_row(database, execution_id)
-    while (row is None or row["status"] in {"queued", "running"}) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        row = execution_row(database, execution_id)
-    assert row is not None
+    row = execution_wait(database, execution_id)
     assert row["status"] == "succeeded", row
     assert any("from test_serve" in message for message in execution_logs(database, execution_id))
+
+    # The demo's deploy flow ran too, and saw the instance's webhook URLs.
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
+        deploy_runs = connection.execute(
+            "SELECT id, status FROM executions_execution WHERE trigger_kind = 'instance_deploy'"
+        ).fetchall()
+    assert len(deploy_runs) == 1
+    deploy_id = str(uuid.UUID(deploy_runs[0][0]))
+    assert execution_wait(database, deploy_id)["status"] == "succeeded"
+    assert any(url in message for message in execution_logs(database, deploy_id))
 
 
 def test_sigterm_stops_serve_and_every_child(server: Server) -> None:
