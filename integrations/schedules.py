@@ -45,6 +45,9 @@ INTERVAL_UNITS = {
     "days": timedelta(days=1),
     "weeks": timedelta(weeks=1),
 }
+# Longer intervals are better written as cron, and capping them keeps date arithmetic
+# far from datetime's limits.
+MAX_INTERVAL = timedelta(weeks=52)
 SCHEDULE_TYPES = ("none", "minute", "hour", "day", "week", "custom")
 
 # Wall-clock times whose instants may still lie after ``after``: a fall-back fold can put
@@ -142,6 +145,8 @@ def schedule_validate(schedule: dict) -> None:
             raise ScheduleError("'every' must be a whole number of at least 1.", field="every")
         if unit not in INTERVAL_UNITS:
             raise ScheduleError(f"'unit' must be one of {', '.join(INTERVAL_UNITS)}.", field="unit")
+        if INTERVAL_UNITS[unit] * every > MAX_INTERVAL:
+            raise ScheduleError("An interval may be at most 52 weeks.", field="every")
     elif kind == "cron":
         _field_error(cron_validate, schedule.get("cron"), field="cron")
         if "timeZone" in schedule:

@@ -96,7 +96,7 @@ class DefinitionSpec(Spec):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     description: str = ""
     endpoint_type: EndpointTypeName = "flow_specific"
-    rate_limit_per_second: int | None = Field(None, ge=1)
+    rate_limit_per_second: int | None = Field(None, ge=1, le=1_000_000)
     routing: RoutingSpec | None = None
     config_variables: list[ConfigVariableSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(min_length=1)

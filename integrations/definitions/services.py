@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from integrations.config_values import config_value_clean
+from integrations.definitions.errors import DefinitionError
 from integrations.definitions.parsing import definition_parse
 from integrations.definitions.schema import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -84,6 +86,17 @@ def definition_normalize(*, definition: Any) -> dict[str, Any]:
 
 
 def _rows_save(rows: _Rows) -> Integration:
+    try:
+        return _rows_write(rows)
+    except ValidationError as error:
+        # Validation should have caught it; if a model rule it does not know of fires,
+        # answer as a definition error rather than a server error.
+        raise DefinitionError(
+            {"definition": "; ".join(f"{k}: {', '.join(v)}" for k, v in error.message_dict.items())}
+        ) from error
+
+
+def _rows_write(rows: _Rows) -> Integration:
     integration = rows.integration
     latest = Integration.objects.filter(name=integration.name).aggregate(Max("version"))
     integration.version = (latest["version__max"] or 0) + 1

@@ -255,3 +255,10 @@ def test_validate_names_the_bad_field(schedule: dict, field: str) -> None:
 )
 def test_describe_in_plain_words(schedule: dict, words: str) -> None:
     assert schedule_describe(schedule) == words
+
+
+def test_interval_longer_than_a_year_is_refused() -> None:
+    schedule_validate({"every": 52, "unit": "weeks"})
+    with pytest.raises(ScheduleError) as caught:
+        schedule_validate({"every": 365, "unit": "days"})
+    assert caught.value.field == "every"
