@@ -71,15 +71,7 @@ def _collect_pydantic(
             message = "A definition needs at least one flow."
         else:
             message = item["msg"].rstrip(".") + "."
-            # pydantic names a union's members in the location; the path should not.
-            location = tuple(part for part in location if not _is_type_tag(part))
         errors.add(path_format((*prefix, *location)), message)
-
-
-def _is_type_tag(part: str | int) -> bool:
-    return isinstance(part, str) and (
-        part in {"str", "int", "float", "bool", "none"} or part.startswith(("list[", "dict["))
-    )
 
 
 def _keys_at(model: type[BaseModel], location: tuple[str | int, ...]) -> list[str]:

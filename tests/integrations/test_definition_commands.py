@@ -105,3 +105,10 @@ def test_exported_file_imports_as_the_next_version(tmp_path: Path) -> None:
     third = Integration.objects.get(name="Render Notifier", version=3)
     first = Integration.objects.get(name="Render Notifier", version=1)
     assert integration_export(integration=third) == integration_export(integration=first)
+
+
+def test_import_command_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (FIXTURES / "render_notifier.yaml").read_text()
+    monkeypatch.setattr("sys.stdin", StringIO(text))
+    out, _ = run("import_integration", "-")
+    assert out.startswith("Imported Render Notifier v1 (")

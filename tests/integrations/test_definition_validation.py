@@ -528,3 +528,8 @@ def test_normalize_omits_defaults_and_fills_stored_shapes() -> None:
         "retry": {"delaySeconds": 30},
         "steps": [],
     }
+
+
+def test_path_keeps_user_keys_that_look_like_type_names() -> None:
+    errors = errors_of(with_trigger(type="webhook", response={"headers": {"str": 1}}))
+    assert list(errors) == ["flows[0].trigger.response.headers.str"]
