@@ -82,9 +82,11 @@ def execution_scope(execution: Execution) -> dict[str, Any]:
     customer = execution.customer
     integration = execution.integration
     flow = execution.flow
-    # Computed at run time so a flow always sees the instance's current URLs and keys,
-    # including those added after the execution was accepted.
-    trigger = {**(execution.trigger_payload or {}), **instance_webhook_context(instance)}
+    # Computed at run time so a flow sees the instance's current URLs and keys, including
+    # those added after the execution was accepted. A payload that carries its own (deploy
+    # and remove flows) wins: a remove flow runs after the endpoints are gone and needs the
+    # URLs it registered.
+    trigger = {**instance_webhook_context(instance), **(execution.trigger_payload or {})}
     return {
         "trigger": trigger,
         "configVars": _config_vars(execution),

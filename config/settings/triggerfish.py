@@ -21,3 +21,7 @@ TRIGGERFISH_COMPONENTS = [
 # answer 503 (false).
 TRIGGERFISH_RATE_LIMIT_FAIL_OPEN = env_bool("TRIGGERFISH_RATE_LIMIT_FAIL_OPEN", True)
 TRIGGERFISH_DATA_DIR = DATA_DIR
+# An execution `running` longer than this is taken for a lost worker and marked failed.
+TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS = env_int(
+    "TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS", 3600, minimum=60
+)

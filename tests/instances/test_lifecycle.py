@@ -51,7 +51,13 @@ TWO_FLOWS_AND_HOOKS = definition(
         {
             "name": "On Remove",
             "trigger": {"type": "instance_remove"},
-            "steps": [{"name": "Unregister", "action": "flow.return", "inputs": {}}],
+            "steps": [
+                {
+                    "name": "Unregister",
+                    "action": "flow.return",
+                    "inputs": {"data": "{{ trigger.webhookUrls }}"},
+                }
+            ],
         },
     ],
 )
@@ -74,7 +80,9 @@ def test_customer_required_flow_gets_a_key_at_deploy(make_integration, make_inst
 
 def test_deploy_runs_deploy_flows_with_the_webhook_urls(make_integration, make_instance):
     instance = make_instance(make_integration(TWO_FLOWS_AND_HOOKS))
-    deploy_runs = Execution.objects.filter(instance=instance, trigger_kind=TriggerKind.INSTANCE_DEPLOY)
+    deploy_runs = Execution.objects.filter(
+        instance=instance, trigger_kind=TriggerKind.INSTANCE_DEPLOY
+    )
     assert deploy_runs.count() == 1
     payload = deploy_runs.get().trigger_payload
     tokens = dict(Endpoint.objects.filter(instance=instance).values_list("flow_name", "token"))
@@ -107,7 +115,9 @@ def test_redeploy_keeps_tokens_and_moves_to_the_newest_version(make_integration,
 def test_instance_specific_has_one_endpoint(make_integration, make_instance):
     spec = definition(name="Per Instance", endpointType="instance_specific")
     instance = make_instance(make_integration(spec))
-    assert list(Endpoint.objects.filter(instance=instance).values_list("flow_name", flat=True)) == [""]
+    assert list(Endpoint.objects.filter(instance=instance).values_list("flow_name", flat=True)) == [
+        ""
+    ]
 
 
 def test_shared_integration_has_one_endpoint_for_all_customers(
@@ -166,3 +176,22 @@ def test_api_key_for_unknown_flow_is_refused(make_integration, make_instance):
     instance = make_instance(make_integration())
     with pytest.raises(InstanceStateError):
         api_key_add(instance=instance, flow_name="Nope")
+
+
+def test_remove_flow_still_sees_the_urls_when_it_runs(make_integration, make_instance):
+    from executions.results import execution_final_result
+    from executions.runner import execution_run
+
+    instance = make_instance(make_integration(TWO_FLOWS_AND_HOOKS))
+    urls = instance_webhook_urls(instance)
+    (removal,) = instance_remove(instance=instance)
+    execution_run(execution_id=str(removal.pk))  # after the endpoints are gone
+    removal.refresh_from_db()
+    assert removal.status == "succeeded"
+    assert execution_final_result(removal) == {"data": urls}
+
+
+def instance_webhook_urls(instance) -> dict[str, str]:
+    from triggers.endpoints import instance_webhook_context
+
+    return instance_webhook_context(instance)["webhookUrls"]
