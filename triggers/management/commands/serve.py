@@ -125,7 +125,7 @@ class Command(BaseCommand):
         env = self._child_environment(host, port)
         demo_failure = self._prepare(load_demo=not options["no_demo"])
         login_lines = self._admin_login_lines()
-        demo_lines = self._demo_lines(demo_failure)
+        demo_lines = self._demo_lines(demo_failure, skipped=options["no_demo"])
 
         children = self._children(host, port, options["workers"], options["concurrency"])
         stop_requested: list[int] = []
@@ -136,11 +136,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
 
-        for child in children:
-            child.start(env)
-            self._say(f"Started {child.name} (pid {child.pid}): {shlex.join(child.argv[1:])}")
-
         try:
+            for child in children:
+                child.start(env)
+                self._say(f"Started {child.name} (pid {child.pid}): {shlex.join(child.argv[1:])}")
             failed = self._wait_until_ready(children, host, port, stop_requested)
             if failed is None and not stop_requested:
                 self._banner(host, port, login_lines, demo_lines)
@@ -217,7 +216,7 @@ class Command(BaseCommand):
             f"           forgot it? python manage.py changepassword {names[0]}",
         ]
 
-    def _demo_lines(self, demo_failure: str | None) -> list[str]:
+    def _demo_lines(self, demo_failure: str | None, *, skipped: bool) -> list[str]:
         from config.demo import demo_describe
 
         if demo_failure is not None:
@@ -226,6 +225,8 @@ class Command(BaseCommand):
             demo = demo_describe()
         except Exception as error:  # a missing piece must not stop the runtime starting
             return [f"Demo:      unavailable ({error!r})"]
+        if demo is None and skipped:
+            return ["Demo:      not loaded (--no-demo)"]
         if demo is None:
             return [
                 "Demo:      none (it loads only into an empty database; "
@@ -286,9 +287,11 @@ class Command(BaseCommand):
             if failed is not None:
                 return failed
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return None
+                with urllib.request.urlopen(url, timeout=2):
+                    return None
+            except urllib.error.HTTPError:
+                # Answering is what counts: ALLOWED_HOSTS may refuse 127.0.0.1 with a 400.
+                return None
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             time.sleep(POLL_SECONDS)
