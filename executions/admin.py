@@ -1,8 +1,35 @@
-"""Executions are records: the admin shows them read-only, with their steps and logs."""
+"""Executions are records: the admin shows them read-only, with steps, logs and payload,
+and can replay them."""
 
-from django.contrib import admin
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from executions.models import Execution, ExecutionLog, StepResult
+
+
+def _printable(value: Any) -> Any:
+    """Bytes are summarised; a page of base64 helps nobody."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value
+
+
+def _preview(value: Any, limit: int = 2000) -> str:
+    text = json.dumps(_printable(value), indent=2, default=str)
+    return text if len(text) <= limit else text[:limit] + "\n…"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -33,9 +60,8 @@ class StepResultInline(ReadOnlyInline):
     @admin.display(description="Result")
     def result_preview(self, obj: StepResult) -> str:
         if obj.result_file:
-            return f"stored file, {obj.result_size} bytes"
-        text = repr(obj.result)
-        return text if len(text) <= 500 else text[:500] + "…"
+            return f"stored in results storage, {obj.result_size} bytes"
+        return format_html("<pre>{}</pre>", _preview(obj.result, 500))
 
 
 class ExecutionLogInline(ReadOnlyInline):
@@ -44,16 +70,65 @@ class ExecutionLogInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+@admin.action(description="Replay selected executions")
+def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
+    from executions.services import execution_replay
+    from instances.services import InstanceStateError
+
+    replayed = 0
+    for execution in queryset.select_related("instance", "flow"):
+        try:
+            execution_replay(execution=execution)
+            replayed += 1
+        except InstanceStateError as error:
+            modeladmin.message_user(request, f"{execution.id}: {error}", messages.ERROR)
+    if replayed:
+        modeladmin.message_user(request, f"Replayed {replayed} execution(s).", messages.SUCCESS)
+
+
+class InstanceFilter(admin.SimpleListFilter):
+    """Instances that have executions, named with their customer in one query."""
+
+    title = "instance"
+    parameter_name = "instance"
+
+    def lookups(self, request, model_admin):
+        from instances.models import Instance
+
+        instances = (
+            Instance.objects.filter(executions__isnull=False)
+            .distinct()
+            .select_related("customer")
+            .order_by("customer__name", "name")[:200]
+        )
+        return [(str(instance.pk), str(instance)) for instance in instances]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(instance_id=self.value())
+            except (ValueError, ValidationError):  # not a UUID: nothing matches
+                return queryset.none()
+        return queryset
+
+
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
     list_display = ("id", "flow", "instance", "customer", "status", "trigger_kind", "created_at")
-    list_select_related = ("flow", "instance", "customer")
-    list_filter = ("status", "trigger_kind", "created_at")
-    search_fields = ("id", "flow__name", "instance__name", "customer__name")
+    list_select_related = ("flow", "instance__customer", "customer")
+    list_filter = (
+        "status",
+        "trigger_kind",
+        InstanceFilter,
+        ("flow__name", admin.AllValuesFieldListFilter),
+        "created_at",
+    )
+    search_fields = ("=id", "flow__name", "instance__name", "customer__name")
     date_hierarchy = "created_at"
     inlines = [StepResultInline, ExecutionLogInline]
-    exclude = ("trigger_payload",)
-    readonly_fields = (
+    actions = [replay_executions]
+    show_full_result_count = False  # counting a huge table on every page load is slow
+    fields = (
         "id",
         "instance",
         "customer",
@@ -63,15 +138,61 @@ class ExecutionAdmin(admin.ModelAdmin):
         "trigger_kind",
         "synchronous",
         "replay_of",
+        "replays_list",
         "attempt",
         "created_at",
         "started_at",
         "ended_at",
         "error",
+        "result_link",
+        "payload_preview",
     )
+    readonly_fields = fields
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.result_view)
+        return [
+            path("<uuid:pk>/result/", view, name="executions_execution_result"),
+            *super().get_urls(),
+        ]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+        return False
+
+    @admin.display(description="Trigger payload")
+    def payload_preview(self, obj: Execution) -> str:
+        return format_html("<pre>{}</pre>", _preview(obj.trigger_payload))
+
+    @admin.display(description="Replays")
+    def replays_list(self, obj: Execution) -> str:
+        replays = list(obj.replays.values_list("id", flat=True)[:20])
+        if not replays:
+            return "—"
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:executions_execution_change", args=[pk]),
+                pk,
+            )
+            for pk in replays
+        ]
+        return format_html("<br>".join(["{}"] * len(links)), *links)
+
+    @admin.display(description="Result")
+    def result_link(self, obj: Execution) -> str:
+        if not obj.is_finished:
+            return "Not finished"
+        url = reverse("admin:executions_execution_result", args=[obj.pk])
+        return format_html('<a href="{}">Open the final result</a>', url)
+
+    def result_view(self, request: HttpRequest, pk) -> HttpResponse:
+        from executions.results import execution_final_result
+        from triggers.responses import result_response
+
+        execution = get_object_or_404(Execution, pk=pk)
+        if not self.has_view_permission(request, execution):
+            return HttpResponse(status=403)
+        return result_response(execution_final_result(execution))

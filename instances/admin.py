@@ -1,6 +1,33 @@
-from django.contrib import admin
+"""The deployment team's admin for customers, instances and API keys.
+
+Lifecycle changes go through the services (deploy, pause, enable, remove), never by
+editing rows, so the admin does exactly what the API does.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from instances.models import ApiKey, Customer, CustomerUser, Instance
+from instances.services import (
+    InstanceStateError,
+    api_key_add,
+    instance_deploy,
+    instance_enable,
+    instance_pause,
+    instance_remove,
+)
+
+MASK = "••••••"
+
+
+def masked(key: str) -> str:
+    return f"••••{key[-4:]}"
 
 
 class CustomerUserInline(admin.TabularInline):
@@ -16,23 +43,142 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [CustomerUserInline]
 
 
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("flow_name", "masked_key", "label", "created_at")
+    readonly_fields = fields
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Key")
+    def masked_key(self, obj: ApiKey) -> str:
+        return masked(obj.key)
+
+
+def _run_lifecycle(modeladmin, request, queryset, operation, verb: str) -> None:
+    done = 0
+    for instance in queryset:
+        try:
+            operation(instance=instance, user=request.user)
+            done += 1
+        except Exception as error:  # each instance reports its own problem
+            modeladmin.message_user(request, f"{instance}: {error}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} instance(s).", messages.SUCCESS)
+
+
+@admin.action(description="Deploy (or redeploy) selected instances")
+def deploy_instances(modeladmin, request, queryset) -> None:
+    _run_lifecycle(modeladmin, request, queryset, instance_deploy, "Deployed")
+
+
+@admin.action(description="Pause selected instances")
+def pause_instances(modeladmin, request, queryset) -> None:
+    _run_lifecycle(modeladmin, request, queryset, instance_pause, "Paused")
+
+
+@admin.action(description="Enable selected instances")
+def enable_instances(modeladmin, request, queryset) -> None:
+    _run_lifecycle(modeladmin, request, queryset, instance_enable, "Enabled")
+
+
+@admin.action(description="Remove selected instances (runs their remove flows)")
+def remove_instances(modeladmin, request, queryset) -> None:
+    _run_lifecycle(modeladmin, request, queryset, instance_remove, "Removed")
+
+
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
     list_display = ("name", "customer", "integration", "enabled", "deployed_at", "removed_at")
     list_select_related = ("customer", "integration")
-    list_filter = ("enabled",)
+    list_filter = ("enabled", ("removed_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "customer__name", "customer__external_id")
-    readonly_fields = ("deployed_at", "removed_at", "created_at", "updated_at")
+    actions = [deploy_instances, pause_instances, enable_instances, remove_instances]
+    inlines = [ApiKeyInline]
+    fields = (
+        "name",
+        "customer",
+        "integration",
+        "enabled",
+        "config_values_masked",
+        "webhook_urls",
+        "deployed_at",
+        "removed_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "enabled",
+        "config_values_masked",
+        "webhook_urls",
+        "deployed_at",
+        "removed_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The version an instance runs changes by redeploying, not by editing.
+        if obj is not None:
+            return (*self.readonly_fields, "customer", "integration")
+        return self.readonly_fields
+
+    @admin.display(description="Config values")
+    def config_values_masked(self, obj: Instance) -> str:
+        if not obj.pk:
+            return "—"
+        secret_keys = {v.key for v in obj.integration.config_variables.all() if v.type == "secret"}
+        shown = {
+            key: MASK if key in secret_keys and value else value
+            for key, value in (obj.config_values or {}).items()
+        }
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, default=str))
+
+    @admin.display(description="Webhook URLs")
+    def webhook_urls(self, obj: Instance) -> str:
+        from triggers.endpoints import instance_webhook_context
+
+        if not obj.pk or not obj.is_deployed:
+            return "Not deployed"
+        urls = instance_webhook_context(obj)["webhookUrls"]
+        if not urls:
+            return "No webhook flows"
+        return format_html_join(
+            "", "<div><strong>{}</strong>: <code>{}</code></div>", sorted(urls.items())
+        )
+
+
+@admin.action(description="Rotate selected keys (a new key replaces each)")
+def rotate_keys(modeladmin, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+    rotated = 0
+    for old in queryset.select_related("instance"):
+        if old.instance is None:
+            ApiKey.objects.create(instance=None, flow_name="", label=old.label)
+        else:
+            try:
+                api_key_add(instance=old.instance, flow_name=old.flow_name, label=old.label)
+            except InstanceStateError as error:
+                modeladmin.message_user(request, f"{old}: {error}", messages.ERROR)
+                continue
+        old.delete()
+        rotated += 1
+    modeladmin.message_user(request, f"Rotated {rotated} key(s).", messages.SUCCESS)
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("masked_key", "instance", "flow_name", "label", "created_at")
-    list_select_related = ("instance",)
-    search_fields = ("flow_name", "label")
-    exclude = ("key",)
+    list_select_related = ("instance__customer",)
+    search_fields = ("flow_name", "label", "instance__name")
+    fields = ("instance", "flow_name", "label", "masked_key", "created_at")
+    readonly_fields = ("masked_key", "created_at")
+    raw_id_fields = ("instance",)
+    actions = [rotate_keys]
 
     @admin.display(description="Key")
     def masked_key(self, obj: ApiKey) -> str:
-        # Secrets never appear whole in the admin's lists.
-        return f"••••{obj.key[-4:]}"
+        # Secrets never appear whole in the admin.
+        return masked(obj.key) if obj.key else "—"

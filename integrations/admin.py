@@ -1,6 +1,122 @@
-from django.contrib import admin
+"""The deployment team's admin for integration definitions.
 
+Flows are edited through a form that validates the edited flow inside its whole
+definition with the importer's own rules, so the admin cannot store what an import
+would refuse (a bad cron, an unknown zone, FIFO with a synchronous response...).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from integrations.definitions import (
+    DefinitionError,
+    definition_dump,
+    definition_validate,
+    flow_export,
+    integration_export,
+)
 from integrations.models import ConfigVariable, Flow, Integration, Step
+
+# Where a definition error path lands on the flow form (first match wins).
+_PATH_FIELDS = (
+    ("trigger.schedule", "schedule"),
+    ("trigger.hmac", "hmac"),
+    ("trigger.response.statusCode", "response_status_code"),
+    ("trigger.response.contentType", "response_content_type"),
+    ("trigger.response.headers", "response_headers"),
+    ("trigger.response", "response_status_code"),
+    ("trigger.inputs", "trigger_inputs"),
+    ("trigger.synchronous", "synchronous"),
+    ("trigger.endpointSecurity", "endpoint_security"),
+    ("trigger.type", "trigger_type"),
+    ("trigger", "trigger_type"),
+    ("queue.concurrencyLimit", "queue_concurrency_limit"),
+    ("queue.dedupeIdField", "queue_dedupe_id_field"),
+    ("queue", "queue_type"),
+    ("retry.maxAttempts", "retry_max_attempts"),
+    ("retry.delaySeconds", "retry_delay_seconds"),
+    ("retry", "retry_max_attempts"),
+    ("syncTimeoutSeconds", "sync_timeout_seconds"),
+    ("singleton", "singleton"),
+    ("name", "name"),
+)
+
+
+FLOW_FORM_FIELDS = (
+    "integration",
+    "name",
+    "position",
+    "description",
+    "trigger_type",
+    "trigger_inputs",
+    "synchronous",
+    "endpoint_security",
+    "schedule",
+    "hmac",
+    "response_status_code",
+    "response_content_type",
+    "response_headers",
+    "response_body",
+    "queue_type",
+    "queue_concurrency_limit",
+    "queue_dedupe_id_field",
+    "singleton",
+    "retry_max_attempts",
+    "retry_delay_seconds",
+    "retry_exponential_backoff",
+    "sync_timeout_seconds",
+)
+
+
+class FlowAdminForm(forms.ModelForm):
+    class Meta:
+        model = Flow
+        fields = FLOW_FORM_FIELDS
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds the form's values
+        flow = self.instance
+        if self.errors or not flow.integration_id:
+            return
+        definition = integration_export(integration=flow.integration)
+        steps = list(flow.steps.all()) if flow.pk else []
+        edited = flow_export(flow=flow, steps=steps)
+        original_name = (
+            Flow.objects.filter(pk=flow.pk).values_list("name", flat=True).first()
+            if flow.pk
+            else None
+        )
+        flows = definition.setdefault("flows", [])
+        index = next((i for i, f in enumerate(flows) if f["name"] == original_name), None)
+        if index is None:
+            flows.append(edited)
+            index = len(flows) - 1
+        else:
+            flows[index] = edited
+        try:
+            definition_validate(definition=definition)
+        except DefinitionError as error:
+            self._definition_errors_add(error, index)
+
+    def _definition_errors_add(self, error: DefinitionError, index: int) -> None:
+        prefix = f"flows[{index}]."
+        for location, message in error.errors.items():
+            if not location.startswith(prefix):
+                self.add_error(None, f"{location}: {message}")
+                continue
+            relative = location[len(prefix) :]
+            field = next((name for start, name in _PATH_FIELDS if relative.startswith(start)), None)
+            if field is None or field not in self.fields:
+                self.add_error(None, f"{relative}: {message}")
+            else:
+                self.add_error(field, f"{relative}: {message}")
 
 
 class ConfigVariableInline(admin.TabularInline):
@@ -13,7 +129,12 @@ class FlowInline(admin.TabularInline):
     model = Flow
     extra = 0
     fields = ("position", "name", "trigger_type", "synchronous", "endpoint_security", "queue_type")
+    readonly_fields = fields
     show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class StepInline(admin.TabularInline):
@@ -24,16 +145,93 @@ class StepInline(admin.TabularInline):
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ("name", "version", "endpoint_type", "created_at")
+    list_display = ("name", "version", "endpoint_type", "created_at", "definition_link")
     list_filter = ("endpoint_type",)
     search_fields = ("name",)
+    readonly_fields = ("definition_link",)
     inlines = [ConfigVariableInline, FlowInline]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.definition_view)
+        return [
+            path("<uuid:pk>/definition/", view, name="integrations_integration_definition"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Definition")
+    def definition_link(self, obj: Integration) -> str:
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:integrations_integration_definition", args=[obj.pk])
+        return format_html('<a href="{}">YAML</a>', url)
+
+    def definition_view(self, request: HttpRequest, pk) -> HttpResponse:
+        integration = get_object_or_404(Integration, pk=pk)
+        if not self.has_view_permission(request, integration):
+            return HttpResponse(status=403)
+        text = definition_dump(integration_export(integration=integration), fmt="yaml")
+        if request.GET.get("download"):
+            response = HttpResponse(text, content_type="application/yaml")
+            filename = f"{integration.name}-v{integration.version}.yaml".replace('"', "")
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{integration} — definition",
+            "integration": integration,
+            "definition": text,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/integrations/integration/definition.html", context)
 
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
+    form = FlowAdminForm
     list_display = ("name", "integration", "trigger_type", "synchronous", "queue_type")
     list_select_related = ("integration",)
     list_filter = ("trigger_type", "queue_type")
     search_fields = ("name", "integration__name")
     inlines = [StepInline]
+    fieldsets = (
+        (None, {"fields": ("integration", "name", "position", "description")}),
+        (
+            "Trigger",
+            {
+                "fields": (
+                    "trigger_type",
+                    "trigger_inputs",
+                    "synchronous",
+                    "endpoint_security",
+                    "schedule",
+                    "hmac",
+                )
+            },
+        ),
+        (
+            "Custom async response",
+            {
+                "fields": (
+                    "response_status_code",
+                    "response_content_type",
+                    "response_headers",
+                    "response_body",
+                )
+            },
+        ),
+        (
+            "Queue, retries and timing",
+            {
+                "fields": (
+                    "queue_type",
+                    "queue_concurrency_limit",
+                    "queue_dedupe_id_field",
+                    "singleton",
+                    "retry_max_attempts",
+                    "retry_delay_seconds",
+                    "retry_exponential_backoff",
+                    "sync_timeout_seconds",
+                )
+            },
+        ),
+    )

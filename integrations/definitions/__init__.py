@@ -8,6 +8,7 @@ from integrations.definitions.errors import DefinitionError
 from integrations.definitions.parsing import definition_dump, definition_parse
 from integrations.definitions.services import (
     definition_normalize,
+    flow_export,
     integration_export,
     integration_import,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "definition_normalize",
     "definition_parse",
     "definition_validate",
+    "flow_export",
     "integration_export",
     "integration_import",
 ]

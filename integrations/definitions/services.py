@@ -343,3 +343,8 @@ def _step_export(step: Step) -> dict[str, Any]:
     if step.inputs:
         exported["inputs"] = step.inputs
     return exported
+
+
+def flow_export(*, flow: Flow, steps: list[Step]) -> dict[str, Any]:
+    """One flow in definition form (the admin validates an edited flow with it)."""
+    return _flow_export(flow, steps)
