@@ -60,3 +60,23 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = {"error": str(detail)}
     return response
+
+
+def not_found(request, exception=None):
+    """404 for URLs nothing matches: JSON on the machine surfaces (API, webhooks), the
+    usual page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith(("/api/", "/trigger/", "/results/")):
+        return JsonResponse({"error": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as default_server_error
+
+    if request.path.startswith(("/api/", "/trigger/", "/results/")):
+        return JsonResponse({"error": "Internal error."}, status=500)
+    return default_server_error(request)

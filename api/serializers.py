@@ -70,7 +70,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     externalId = serializers.CharField(
         source="external_id",
         max_length=200,
-        validators=[UniqueValidator(Customer.objects.all(), message="A customer has this externalId.")],
+        validators=[
+            UniqueValidator(Customer.objects.all(), message="A customer has this externalId.")
+        ],
     )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 

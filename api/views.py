@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -27,8 +28,8 @@ from api.tenancy import (
     is_staff,
     user_customer,
 )
-from executions.models import StepResult
-from instances.models import CustomerUser
+from executions.models import Execution, ExecutionStatus, StepResult
+from instances.models import Customer, CustomerUser, Instance
 from instances.services import (
     InstanceStateError,
     api_key_add,
@@ -68,6 +69,9 @@ def _uuid_param(request: Request, name: str) -> uuid.UUID | None:
 
 
 class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Integration.objects.none()  # for the schema; requests use get_queryset
+    lookup_value_converter = "uuid"
+
     def get_queryset(self):
         queryset = integrations_for_user(self.request.user)
         if self.action == "retrieve":
@@ -108,6 +112,8 @@ class CustomerViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.CustomerSerializer
+    queryset = Customer.objects.none()
+    lookup_value_converter = "uuid"
 
     def get_queryset(self):
         return customers_for_user(self.request.user)
@@ -146,11 +152,13 @@ class CustomerViewSet(
         )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("customer", str, description="Customer id"),
-        OpenApiParameter("integration", str, description="Integration id"),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("customer", OpenApiTypes.UUID, description="Customer id"),
+            OpenApiParameter("integration", OpenApiTypes.UUID, description="Integration id"),
+        ]
+    )
 )
 class InstanceViewSet(
     mixins.ListModelMixin,
@@ -159,6 +167,9 @@ class InstanceViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    queryset = Instance.objects.none()  # for the schema; requests use get_queryset
+    lookup_value_converter = "uuid"
+
     def get_queryset(self):
         queryset = instances_for_user(self.request.user).select_related("integration", "customer")
         queryset = queryset.prefetch_related("integration__flows", "integration__config_variables")
@@ -261,16 +272,19 @@ class InstanceViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("instance", str, description="Instance id"),
-        OpenApiParameter("flow", str, description="Flow name"),
-        OpenApiParameter(
-            "status", str, description="queued, running, succeeded, failed or canceled"
-        ),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("instance", OpenApiTypes.UUID, description="Instance id"),
+            OpenApiParameter("flow", str, description="Flow name"),
+            OpenApiParameter("status", str, enum=ExecutionStatus.values, description="Status"),
+        ]
+    )
 )
 class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Execution.objects.none()
+    lookup_value_converter = "uuid"
+
     def get_queryset(self):
         queryset = executions_for_user(self.request.user).select_related("flow")
         if self.action == "list":
@@ -280,6 +294,11 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
             if flow := self.request.query_params.get("flow"):
                 queryset = queryset.filter(flow__name=flow)
             if status_filter := self.request.query_params.get("status"):
+                if status_filter not in ExecutionStatus.values:
+                    raise FieldErrors(
+                        "Invalid filter.",
+                        {"status": f"One of: {', '.join(ExecutionStatus.values)}."},
+                    )
                 queryset = queryset.filter(status=status_filter)
         else:
             queryset = queryset.prefetch_related("steps", "logs")

@@ -79,6 +79,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.error_responses_add",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus",
+    },
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
