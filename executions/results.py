@@ -10,13 +10,15 @@ serialized size, wherever the value went.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 
 from executions import codec
-from executions.models import Execution, StepResult
+from executions.models import Execution, StepResult, results_storage
 
 
 def result_storage_key(*, execution_id: Any, position: int) -> str:
@@ -84,3 +86,72 @@ def execution_stopped_early(execution: Execution) -> bool:
     if step.action == "flow.stop_execution":
         return True
     return step.position < execution.flow.steps.count() - 1
+
+
+# The final result object: what a synchronous caller is redirected to (SPEC §3). The body
+# is stored as the exact response bytes (not the codec's JSON), so the local view streams it
+# and S3 serves it itself through a presigned URL with its content type. A small metadata
+# object is written after the body: its presence means the body is complete.
+
+
+@dataclass(frozen=True)
+class ResultObject:
+    key: str
+    content_type: str
+    size: int
+
+
+def result_object_key(*, execution_id: Any) -> str:
+    return f"executions/{execution_id}/result"
+
+
+def _result_object_meta_key(*, execution_id: Any) -> str:
+    return f"executions/{execution_id}/result.meta.json"
+
+
+def _storage_replace(storage: Any, key: str, content: ContentFile) -> None:
+    if storage.exists(key):
+        # FileSystemStorage would otherwise pick a new name and leave the old file behind.
+        storage.delete(key)
+    storage.save(key, content)
+
+
+def result_object_save(*, execution_id: Any, body: bytes, content_type: str) -> ResultObject:
+    storage = results_storage()
+    key = result_object_key(execution_id=execution_id)
+    content = ContentFile(body)
+    # S3Storage sends this as the object's Content-Type, so a GET on the presigned URL
+    # answers with it; FileSystemStorage ignores it and the metadata object carries it.
+    content.content_type = content_type
+    _storage_replace(storage, key, content)
+    meta = ContentFile(json.dumps({"contentType": content_type, "size": len(body)}).encode())
+    meta.content_type = "application/json"
+    _storage_replace(storage, _result_object_meta_key(execution_id=execution_id), meta)
+    return ResultObject(key=key, content_type=content_type, size=len(body))
+
+
+def result_object_find(*, execution_id: Any) -> ResultObject | None:
+    """The stored final result object, or None when none was written (or it was pruned)."""
+    storage = results_storage()
+    try:
+        with storage.open(_result_object_meta_key(execution_id=execution_id), "rb") as handle:
+            meta = json.loads(handle.read())
+    except FileNotFoundError:
+        return None
+    return ResultObject(
+        key=result_object_key(execution_id=execution_id),
+        content_type=meta["contentType"],
+        size=int(meta["size"]),
+    )
+
+
+def result_object_read(result_object: ResultObject) -> bytes:
+    with results_storage().open(result_object.key, "rb") as handle:
+        return handle.read()
+
+
+def result_object_delete(*, execution_id: Any) -> None:
+    """Delete the object and its metadata; metadata first, so no reader sees a body half gone."""
+    storage = results_storage()
+    storage.delete(_result_object_meta_key(execution_id=execution_id))
+    storage.delete(result_object_key(execution_id=execution_id))

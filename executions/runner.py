@@ -18,6 +18,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
+from executions.notify import execution_finished_notify
 from executions.results import step_result_attach, step_result_serialize
 from integrations.components.context import (
     ActionContext,
@@ -30,6 +31,7 @@ from integrations.components.registry import get_action
 from integrations.models import Flow, Step
 from integrations.references import TemplateError, resolve_inputs
 from triggers.endpoints import instance_webhook_context
+from triggers.sync import sync_result_object_store
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,8 @@ def _run_claimed(execution_id: str) -> None:
     clock = time.monotonic()
     scope = execution_scope(execution)
     error = ""
+    value: Any = None
+    stop = False
     for position, step in enumerate(flow.steps.all()):
         step_result, value, stop = _run_step(
             execution=execution, step=step, position=position, scope=scope
@@ -207,6 +211,9 @@ def _run_claimed(execution_id: str) -> None:
         "error" if error else "info",
         f"Execution finished: {status} in {elapsed:.3f} s",
     )
+    if execution.synchronous and not error:
+        # Written before the status turns final, so a caller woken by the finish finds it.
+        sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
     _finish(execution.id, status, error)
 
 
@@ -215,3 +222,5 @@ def _finish(execution_id: Any, status: str, error: str) -> None:
     Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
         status=status, ended_at=timezone.now(), error=error
     )
+    # After the update has committed (autocommit): a woken waiter reads the final row.
+    execution_finished_notify(execution_id=execution_id)

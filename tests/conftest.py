@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.worker",
     "tests.fixtures.http_peer",
     "tests.fixtures.live_server",
+    "tests.fixtures.s3",
 ]
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse, JsonResponse
+from django.http import BadHeaderError, HttpResponse, JsonResponse
 
 from executions.models import Execution
 from integrations.models import Flow
+
+logger = logging.getLogger(__name__)
 
 EXECUTION_ID_HEADER = "triggerfish-executionid"
 
@@ -39,16 +43,46 @@ def accepted_response(execution: Execution, flow: Flow) -> HttpResponse:
 
 
 RESULT_SHAPE_KEYS = {"data", "statusCode", "contentType", "headers"}
+# What a proxy or the WSGI server owns; a flow may not set these on its response.
+HOP_BY_HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+}
+TEXT_LIKE_TYPES = {
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/ecmascript",
+    "application/x-www-form-urlencoded",
+    "application/yaml",
+    "application/x-yaml",
+    "application/graphql",
+    "application/x-ndjson",
+}
+
+
+class ResultShapeError(ValueError):
+    """A final result asks for a response HTTP cannot carry (say, status ``"abc"``)."""
 
 
 def result_shape(value: Any) -> dict[str, Any] | None:
-    """A result of the form ``{data?, statusCode?, contentType?, headers?}`` that sets a
-    status or a content type (SPEC §3); None for a plain value."""
+    """A result of the form ``{data?, statusCode?, contentType?, headers?}`` (SPEC §3): a
+    dict of only those keys that has ``data``, ``statusCode`` or ``contentType``; None for a
+    plain value. ``{data}`` alone is a shape too: what ``flow.return`` gives, whose body is
+    the data, not the wrapper."""
     if (
         isinstance(value, dict)
         and value
         and set(value) <= RESULT_SHAPE_KEYS
-        and ("statusCode" in value or "contentType" in value)
+        and ("data" in value or "statusCode" in value or "contentType" in value)
     ):
         return value
     return None
@@ -65,18 +99,92 @@ def body_bytes(data: Any) -> tuple[bytes, str]:
     return json.dumps(data, cls=DjangoJSONEncoder).encode(), "application/json"
 
 
-def result_response(value: Any) -> HttpResponse:
-    """The body a synchronous caller gets directly for a final step result."""
+def content_type_is_text_like(content_type: str) -> bool:
+    """JSON, text, XML and their relatives: what may be answered directly (SPEC §3)."""
+    main = content_type.split(";", 1)[0].strip().lower()
+    return (
+        main.startswith("text/")
+        or main in TEXT_LIKE_TYPES
+        or main.endswith("+json")
+        or main.endswith("+xml")
+    )
+
+
+@dataclass(frozen=True)
+class RenderedResult:
+    """A final result as HTTP: ``status`` is None when the result chose none, so the
+    default synchronous answer (303, or 200 when answered directly) applies."""
+
+    body: bytes
+    content_type: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _status(value: Any) -> int:
+    try:
+        status = int(value)
+    except (TypeError, ValueError):
+        raise ResultShapeError(f"The flow's result has an invalid statusCode: {value!r}.") from None
+    if isinstance(value, bool) or not 100 <= status <= 599:
+        raise ResultShapeError(f"The flow's result has an invalid statusCode: {value!r}.")
+    return status
+
+
+def _headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(name): str(header) for name, header in value.items()}
+
+
+def result_render(value: Any, *, stopped: bool = False) -> RenderedResult:
+    """The HTTP form of a final step result. ``stopped``: the run ended in
+    ``flow.stop_execution``, whose result is ``{statusCode, contentType?, headers?, body?}``."""
+    if stopped and isinstance(value, dict):
+        body, implied_type = body_bytes(value.get("body"))
+        return RenderedResult(
+            body=body,
+            content_type=value.get("contentType") or implied_type,
+            status=_status(value.get("statusCode")),
+            headers=_headers(value.get("headers")),
+        )
     shape = result_shape(value)
     if shape is None:
         body, content_type = body_bytes(value)
-        return HttpResponse(body, content_type=content_type)
+        return RenderedResult(body=body, content_type=content_type)
     body, implied_type = body_bytes(shape.get("data"))
-    response = HttpResponse(
-        body,
-        status=int(shape.get("statusCode") or 200),
+    status = shape.get("statusCode")
+    return RenderedResult(
+        body=body,
         content_type=shape.get("contentType") or implied_type,
+        status=None if status is None else _status(status),
+        headers=_headers(shape.get("headers")),
     )
-    for name, header_value in (shape.get("headers") or {}).items():
-        response[str(name)] = str(header_value)
+
+
+def rendered_response(rendered: RenderedResult, *, status: int | None = None) -> HttpResponse:
+    """``rendered`` as a response; ``status`` when the result chose none (default 200)."""
+    response = HttpResponse(
+        rendered.body,
+        status=rendered.status or status or 200,
+        content_type=rendered.content_type,
+    )
+    for name, value in rendered.headers.items():
+        if name.lower() in HOP_BY_HOP_HEADERS:
+            continue
+        try:
+            response[name] = value
+        except (BadHeaderError, ValueError):
+            # A newline in a header a flow built from caller input must not become a 500
+            # (or a response-splitting hole); the header is left out.
+            logger.warning("Dropping invalid response header %r from a flow result", name)
     return response
+
+
+def result_response(value: Any, *, stopped: bool = False) -> HttpResponse:
+    """The body a synchronous caller gets directly for a final step result."""
+    try:
+        rendered = result_render(value, stopped=stopped)
+    except ResultShapeError as error:
+        return error_response(str(error), 502)
+    return rendered_response(rendered)

@@ -29,6 +29,13 @@ from triggers.routing import (
     target_resolve,
 )
 from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept
+from triggers.sync import (
+    SYNC_HEADER,
+    SyncHeaderError,
+    prefer_direct_requested,
+    sync_requested,
+    sync_respond,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +112,22 @@ class WebhookView(View):
             api_key_check(
                 instance=target.instance, flow=target.flow, provided=request.headers.get("Api-Key")
             )
-            execution, _ = webhook_accept(
-                target=target, payload=payload, idempotency_key=idempotency_key
+            synchronous = sync_requested(
+                flow=target.flow, header_value=request.headers.get(SYNC_HEADER)
             )
+            execution, _ = webhook_accept(
+                target=target,
+                payload=payload,
+                idempotency_key=idempotency_key,
+                synchronous=synchronous,
+            )
+            if synchronous:
+                # Waits for the worker's run (up to the flow's sync timeout); see sync.py.
+                return sync_respond(
+                    execution_id=execution.id,
+                    flow=target.flow,
+                    prefer_direct=prefer_direct_requested(request),
+                )
         except RateLimiterUnavailable:
             return error_response("The rate limiter is unavailable; retry later.", 503)
         except PayloadError as error:
@@ -116,6 +136,8 @@ class WebhookView(View):
             return error_response(str(error), 404)
         except ApiKeyError as error:
             return error_response(str(error), 401)
+        except SyncHeaderError as error:
+            return error_response(str(error), 400)
         except DatabaseError:
             logger.exception("Database unavailable while accepting a webhook")
             return error_response("The service is temporarily unavailable; retry later.", 503)

@@ -46,4 +46,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "executions.requeue_stale",
         "schedule": 60.0,
     },
+    # Results past TRIGGERFISH_RESULT_RETENTION_DAYS; hourly so a day's backlog drains in
+    # batches and the embedded notify markers stay few.
+    "prune-results": {
+        "task": "executions.prune_results",
+        "schedule": 3600.0,
+    },
 }
+# Task modules outside an app's tasks.py, which autodiscovery would not import.
+CELERY_IMPORTS = ["executions.retention"]

@@ -16,7 +16,11 @@ if RESULTS_STORAGE == "s3":
             "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "") or None,
             "default_acl": None,
             "file_overwrite": True,
+            # Sync callers are redirected to presigned GET URLs of result objects
+            # (triggers/sync.py passes TRIGGERFISH_RESULT_URL_SECONDS as their expiry).
             "querystring_auth": True,
+            "signature_version": env_str("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,
         },
     }
 else:

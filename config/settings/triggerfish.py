@@ -1,5 +1,7 @@
 """The product's own settings (SPEC §6)."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import DATA_DIR, env_bool, env_float, env_int, env_str
 
 BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -13,6 +15,18 @@ TRIGGERFISH_INLINE_RESULT_BYTES = env_int("TRIGGERFISH_INLINE_RESULT_BYTES", 64 
 # recovery sweep (its broker message was lost or never sent).
 TRIGGERFISH_REQUEUE_AFTER_SECONDS = env_int("TRIGGERFISH_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 TRIGGERFISH_RESULT_RETENTION_DAYS = env_int("TRIGGERFISH_RESULT_RETENTION_DAYS", 30, minimum=1)
+# How long a signed result URL (a sync 303's or 202's Location) works after it is handed out.
+# S3 caps presigned URLs at 7 days.
+TRIGGERFISH_RESULT_URL_SECONDS = env_int("TRIGGERFISH_RESULT_URL_SECONDS", 3600, minimum=1)
+if TRIGGERFISH_RESULT_URL_SECONDS > 7 * 24 * 3600:
+    raise ImproperlyConfigured(
+        "Environment variable TRIGGERFISH_RESULT_URL_SECONDS must be <= 604800 (7 days)."
+    )
+# A sync result at most this large (and text-like) is answered in the body when the caller
+# prefers a direct response; a larger one is redirected (SPEC §3: 5 MB).
+TRIGGERFISH_SYNC_DIRECT_MAX_BYTES = env_int(
+    "TRIGGERFISH_SYNC_DIRECT_MAX_BYTES", 5 * 1024 * 1024, minimum=0
+)
 # Custom components: comma-separated dotted module paths, imported at start-up.
 TRIGGERFISH_COMPONENTS = [
     path.strip() for path in env_str("TRIGGERFISH_COMPONENTS", "").split(",") if path.strip()
