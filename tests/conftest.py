@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.http_peer",
     "tests.fixtures.live_server",
     "tests.fixtures.s3",
+    "tests.fixtures.sync",
 ]
 
 

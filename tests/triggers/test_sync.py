@@ -5,7 +5,6 @@ with the presigned URL fetched by plain HTTP), with the flow run by a real Celer
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -14,9 +13,8 @@ import httpx
 import pytest
 
 from executions.models import Execution
-from tests.fixtures.domain import definition
+from tests.fixtures.sync import sync_step as step
 from tests.fixtures.worker import wait_for_execution
-from triggers.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,27 +53,6 @@ def backend(request: pytest.FixtureRequest, client: Any) -> Backend:
         return Backend(name="local", client=client)
     s3 = request.getfixturevalue("s3_results")
     return Backend(name="s3", client=client, s3_endpoint=s3.endpoint_url)
-
-
-@pytest.fixture
-def sync_flow(make_integration, make_instance) -> Callable[..., str]:
-    """Deploy a one-flow integration with these steps; returns its webhook path."""
-
-    def make(steps: list[dict[str, Any]], **flow_options: Any) -> str:
-        flow = {
-            "name": "Echo",
-            "trigger": {"type": "webhook", "synchronous": True},
-            "steps": steps,
-            **flow_options,
-        }
-        instance = make_instance(make_integration(definition(flows=[flow])))
-        return f"/trigger/{Endpoint.objects.get(instance=instance).token}"
-
-    return make
-
-
-def step(action: str, name: str = "Reply", **inputs: Any) -> dict[str, Any]:
-    return {"name": name, "action": action, "inputs": inputs}
 
 
 def body_of(response: Any) -> bytes:

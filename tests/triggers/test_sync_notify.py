@@ -1,0 +1,86 @@
+"""Waiting for a run's finish (executions.notify): woken by the runner's announcement, one
+database query per wait, no connection held, nothing lost when the finish comes first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from executions.models import Execution
+from executions.notify import execution_finish_wait, execution_finished_notify
+from tests.executions.factories import execution_make
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["marker", "redis"])
+def notify_mode(request: pytest.FixtureRequest, settings) -> Iterator[str]:
+    if request.param == "redis":
+        settings.REDIS_URL = request.getfixturevalue("require_redis")
+    else:
+        settings.REDIS_URL = ""
+    yield request.param
+
+
+def finish_later(execution_id, delay: float) -> threading.Thread:
+    """What the runner does at the end, from another thread after ``delay``."""
+
+    def finish() -> None:
+        time.sleep(delay)
+        Execution.objects.filter(pk=execution_id).update(status="succeeded")
+        execution_finished_notify(execution_id=execution_id)
+        connections.close_all()
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    return thread
+
+
+def test_the_waiter_wakes_on_the_finish_with_one_query(notify_mode):
+    execution = execution_make(steps=[])
+    thread = finish_later(execution.pk, 0.3)
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        finished = execution_finish_wait(execution_id=execution.pk, timeout=10)
+    elapsed = time.monotonic() - started
+    thread.join()
+    assert finished is True
+    assert 0.25 <= elapsed < 2.0  # woken by the announcement, long before the timeout
+    assert len(queries) == 1  # the one check before waiting: no polling of the database
+    assert connection.connection is None  # closed for the wait
+
+
+def test_a_finish_before_the_wait_is_not_lost(notify_mode):
+    execution = execution_make(steps=[])
+    Execution.objects.filter(pk=execution.pk).update(status="failed")
+    execution_finished_notify(execution_id=execution.pk)
+    started = time.monotonic()
+    assert execution_finish_wait(execution_id=execution.pk, timeout=5) is True
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_finish_without_announcement_is_seen_in_the_row(notify_mode):
+    # Recovery marking a lost run failed, or an admin cancel: no runner to announce it.
+    execution = execution_make(steps=[])
+    Execution.objects.filter(pk=execution.pk).update(status="canceled")
+    assert execution_finish_wait(execution_id=execution.pk, timeout=5) is True
+
+
+def test_the_wait_ends_at_the_timeout(notify_mode):
+    execution = execution_make(steps=[])
+    started = time.monotonic()
+    assert execution_finish_wait(execution_id=execution.pk, timeout=0.3) is False
+    assert 0.3 <= time.monotonic() - started < 1.5
+
+
+def test_another_executions_finish_does_not_wake_the_waiter(notify_mode):
+    mine = execution_make(steps=[])
+    other = execution_make(steps=[])
+    thread = finish_later(other.pk, 0.05)
+    assert execution_finish_wait(execution_id=mine.pk, timeout=0.4) is False
+    thread.join()
