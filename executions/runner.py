@@ -28,6 +28,7 @@ from integrations.components.context import (
     action_inputs_prepare,
 )
 from integrations.components.registry import get_action
+from integrations.config_values import config_vars_for
 from integrations.models import Flow, Step
 from integrations.references import TemplateError, resolve_inputs
 from triggers.endpoints import instance_webhook_context
@@ -70,12 +71,9 @@ def _flow_with_steps(flow_id: Any) -> Flow:
 
 
 def _config_vars(execution: Execution) -> dict[str, Any]:
-    """The instance's values, with the integration's defaults for keys it has not set."""
-    values = dict(execution.instance.config_values or {})
-    for variable in execution.integration.config_variables.all():
-        if values.get(variable.key) is None and variable.default is not None:
-            values[variable.key] = variable.default
-    return values
+    return config_vars_for(
+        integration=execution.integration, values=execution.instance.config_values
+    )
 
 
 def execution_scope(execution: Execution) -> dict[str, Any]:

@@ -140,6 +140,30 @@ def _schedules_sync(instance: Instance) -> None:
     instance_schedules_sync(instance=instance)
 
 
+def _component_hooks_run(instance: Instance, hook_name: str, webhook_urls: dict[str, str]) -> None:
+    """Run the ``on_instance_deploy``/``on_instance_remove`` hooks of the component
+    triggers the instance's flows use (e.g. to register a webhook with the sender)."""
+    from integrations.components.registry import get_trigger
+    from triggers.verification import TriggerRefused, trigger_context, trigger_params
+
+    for flow in instance.integration.flows.all():
+        trigger = get_trigger(flow.trigger_type) if "." in flow.trigger_type else None
+        hook = getattr(trigger, hook_name, None) if trigger else None
+        if hook is None:
+            continue
+        try:
+            hook(
+                trigger_context(instance=instance, flow=flow, webhook_urls=webhook_urls),
+                trigger_params(instance=instance, flow=flow, trigger=trigger),
+            )
+        except TriggerRefused as error:
+            raise InstanceStateError(f"Flow {flow.name!r}: {error}") from error
+        except Exception as error:
+            raise InstanceStateError(
+                f"Flow {flow.name!r}: the {trigger.key} trigger's {hook_name} hook failed: {error}"
+            ) from error
+
+
 def _lifecycle_flows_start(
     instance: Instance, trigger_type: str, kind: TriggerKind
 ) -> list[Execution]:
@@ -173,6 +197,9 @@ def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None)
     _endpoints_sync(instance)
     _api_keys_ensure(instance)
     _schedules_sync(instance)
+    _component_hooks_run(
+        instance, "on_instance_deploy", instance_webhook_context(instance)["webhookUrls"]
+    )
     logger.info(
         "Deployed instance %s (%s v%s)",
         instance.pk,
@@ -216,6 +243,9 @@ def instance_remove(*, instance: Instance, user: AbstractBaseUser | None = None)
     _ensure_live(instance)
     executions = []
     if instance.is_deployed:
+        _component_hooks_run(
+            instance, "on_instance_remove", instance_webhook_context(instance)["webhookUrls"]
+        )
         executions = _lifecycle_flows_start(
             instance, TriggerType.INSTANCE_REMOVE, TriggerKind.INSTANCE_REMOVE
         )

@@ -131,3 +131,13 @@ def config_values_clean(*, integration: Integration, values: dict[str, Any]) -> 
     if fields:
         raise ConfigValueError(fields)
     return cleaned
+
+
+def config_vars_for(*, integration: Integration, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``configVars`` reads at run time: the instance's values, with the integration's
+    defaults for keys it has not set (variables added by a later version, say)."""
+    resolved = dict(values or {})
+    for variable in integration.config_variables.all():
+        if resolved.get(variable.key) is None and variable.default is not None:
+            resolved[variable.key] = variable.default
+    return resolved

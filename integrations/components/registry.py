@@ -30,6 +30,7 @@ BUILTIN_COMPONENT_MODULES = (
     "integrations.components.builtins.text",
     "integrations.components.builtins.flow",
     "integrations.components.builtins.log",
+    "integrations.components.builtins.slack",
 )
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "list", "bytes", "any")

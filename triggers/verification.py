@@ -1,0 +1,153 @@
+"""The gate between accepting a request and running its flow: a flow's signature check
+(``hmac_webhook``) or its component trigger's ``perform``.
+
+Both run in the web request. A refusal is answered 401 (or the status the component
+chose) and recorded as a failed execution with the reason, so the deployment team sees
+refused deliveries in the admin; the secret never appears in the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from instances.models import Instance
+from integrations.components.context import InputError, action_inputs_prepare
+from integrations.components.registry import Trigger, get_trigger
+from integrations.components.triggers import (
+    TriggerContext,
+    TriggerRejected,
+    TriggerResponse,
+    TriggerResult,
+)
+from integrations.config_values import config_vars_for
+from integrations.models import Flow, TriggerType
+from integrations.references import TemplateError, resolve_inputs
+from triggers.signatures import SignatureError, Verified, signature_verify
+
+logger = logging.getLogger(__name__)
+
+
+class TriggerRefused(Exception):
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    payload: dict[str, Any]
+    response: TriggerResponse | None = None
+    run: bool = True
+    delivery_id: str | None = None
+
+
+def _identity(instance: Instance, flow: Flow) -> dict[str, Any]:
+    customer, integration = instance.customer, instance.integration
+    return {
+        "instance": {"id": str(instance.id), "name": instance.name},
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.name,
+            "externalId": customer.external_id,
+        },
+        "integration": {
+            "id": str(integration.id),
+            "name": integration.name,
+            "version": integration.version,
+        },
+        "flow": {"id": str(flow.id), "name": flow.name},
+    }
+
+
+def _settings_resolve(settings: dict[str, Any], instance: Instance, flow: Flow) -> dict[str, Any]:
+    """Secrets and trigger inputs may reference config variables:
+    ``secret: "{{ configVars['Signing Secret'] }}"``."""
+    scope = {
+        **_identity(instance, flow),
+        "configVars": config_vars_for(
+            integration=instance.integration, values=instance.config_values
+        ),
+    }
+    try:
+        return resolve_inputs(settings, scope)
+    except TemplateError as error:
+        raise TriggerRefused(f"The trigger's settings could not be resolved: {error}") from error
+
+
+def requires_gate(flow: Flow) -> bool:
+    return flow.trigger_type == TriggerType.HMAC_WEBHOOK or "." in flow.trigger_type
+
+
+def hmac_check(
+    *, instance: Instance, flow: Flow, raw_body: bytes, headers: dict[str, str]
+) -> Verified:
+    """Verify the exact request bytes against the flow's ``hmac`` settings."""
+    settings = _settings_resolve(flow.hmac or {}, instance, flow)
+    if not isinstance(settings.get("secret"), str) or not settings["secret"]:
+        raise TriggerRefused("The signing secret is not configured.")
+    try:
+        return signature_verify(settings=settings, body=raw_body, headers=headers)
+    except SignatureError as error:
+        raise TriggerRefused(f"Signature verification failed: {error}") from error
+
+
+def trigger_params(*, instance: Instance, flow: Flow, trigger: Trigger) -> dict[str, Any]:
+    """The trigger's inputs, resolved against the instance and checked against the
+    trigger's declared inputs."""
+    try:
+        return action_inputs_prepare(
+            action=trigger, inputs=_settings_resolve(flow.trigger_inputs or {}, instance, flow)
+        )
+    except InputError as error:
+        raise TriggerRefused(f"The trigger's settings are incomplete: {error}") from error
+
+
+def trigger_context(
+    *, instance: Instance, flow: Flow, webhook_urls: dict[str, str]
+) -> TriggerContext:
+    identity = _identity(instance, flow)
+    return TriggerContext(
+        instance=identity["instance"],
+        customer=identity["customer"],
+        integration=identity["integration"],
+        flow=identity["flow"],
+        config_vars=config_vars_for(
+            integration=instance.integration, values=instance.config_values
+        ),
+        webhook_urls=webhook_urls,
+    )
+
+
+def component_trigger_run(
+    *, instance: Instance, flow: Flow, payload: dict[str, Any], webhook_urls: dict[str, str]
+) -> GateOutcome:
+    trigger = get_trigger(flow.trigger_type)
+    if trigger is None:
+        raise TriggerRefused(f"Unknown trigger {flow.trigger_type!r}.", status=404)
+    params = action_inputs_prepare(
+        action=trigger, inputs=_settings_resolve(flow.trigger_inputs or {}, instance, flow)
+    )
+    identity = _identity(instance, flow)
+    context = TriggerContext(
+        instance=identity["instance"],
+        customer=identity["customer"],
+        integration=identity["integration"],
+        flow=identity["flow"],
+        config_vars=config_vars_for(
+            integration=instance.integration, values=instance.config_values
+        ),
+        webhook_urls=webhook_urls,
+    )
+    try:
+        result = trigger.perform(context, payload, params)
+    except TriggerRejected as error:
+        raise TriggerRefused(str(error), status=error.status) from error
+    if result is None:
+        return GateOutcome(payload=payload)
+    if isinstance(result, dict):
+        return GateOutcome(payload=result)
+    if isinstance(result, TriggerResult):
+        return GateOutcome(payload=result.payload, response=result.response, run=result.run)
+    raise TypeError(f"Trigger {trigger.key} returned {type(result).__name__}")
