@@ -235,7 +235,7 @@ class Command(BaseCommand):
         headers = ["-H 'Content-Type: application/json'"]
         if demo["api_keys"]:
             headers.append(f"-H {shlex.quote('Api-Key: ' + demo['api_keys'][0])}")
-        body = shlex.quote('{"data": {"hello": "world"}}')
+        body = shlex.quote('{"hello": "world"}')
         url = demo["webhook_url"]
         return [
             f"Webhook:   {url}   ({demo['integration']}, flow {demo['flow']!r}, "
