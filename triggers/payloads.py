@@ -118,10 +118,13 @@ def query_parameters(request: HttpRequest) -> dict[str, str | list[str]]:
     return {name: values[0] if len(values) == 1 else values for name, values in request.GET.lists()}
 
 
-def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str) -> dict[str, Any]:
+def webhook_payload_head(
+    request: HttpRequest, *, raw_body: bytes, path_fragment: str
+) -> dict[str, Any]:
+    """Everything but the parsed body: what signature checks and header routing need.
+    The body is parsed only after the request's signature checked out."""
     content_type = request.headers.get("Content-Type", "")
     return {
-        "body": {"data": body_parse(raw_body, content_type), "contentType": content_type},
         "rawBody": {"data": raw_body, "contentType": content_type},
         "headers": {
             name.lower(): REDACTED if name.lower() in SECRET_HEADERS else value
@@ -131,6 +134,22 @@ def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str
         "pathFragment": path_fragment,
         "method": request.method,
     }
+
+
+def payload_body_add(payload: dict[str, Any]) -> dict[str, Any]:
+    """Parse ``rawBody`` into ``body`` (PayloadError when it does not parse)."""
+    if "body" not in payload:
+        raw = payload["rawBody"]
+        payload["body"] = {
+            "data": body_parse(raw["data"], raw["contentType"]),
+            "contentType": raw["contentType"],
+        }
+    return payload
+
+
+def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str) -> dict[str, Any]:
+    head = webhook_payload_head(request, raw_body=raw_body, path_fragment=path_fragment)
+    return payload_body_add(head)
 
 
 def payload_field(payload: dict[str, Any], path: str) -> Any:

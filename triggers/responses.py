@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import BadHeaderError, HttpResponse, JsonResponse
 
 from executions.models import Execution
+from integrations.components.triggers import TriggerResponse
 from integrations.models import Flow
 
 logger = logging.getLogger(__name__)
@@ -188,3 +189,13 @@ def result_response(value: Any, *, stopped: bool = False) -> HttpResponse:
     except ResultShapeError as error:
         return error_response(str(error), 502)
     return rendered_response(rendered)
+
+
+def trigger_response(spec: TriggerResponse, execution: Execution | None = None) -> HttpResponse:
+    """The answer a component trigger chose for the caller."""
+    response = HttpResponse(spec.body, status=spec.status_code, content_type=spec.content_type)
+    for name, value in spec.headers.items():
+        response[str(name)] = str(value)
+    if execution is not None:
+        response[EXECUTION_ID_HEADER] = str(execution.id)
+    return response

@@ -41,14 +41,27 @@ def endpoint_find(token: str) -> Endpoint | None:
 
 def endpoint_rate_limit(endpoint: Endpoint) -> int:
     """Requests per second the endpoint accepts: its integration's setting or the default."""
-    if endpoint.instance_id is not None:
-        integration = endpoint.instance.integration
-    else:
-        integration = (
-            Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
-        )
+    integration = _routing_integration(endpoint)
     configured = integration.rate_limit_per_second if integration else None
     return configured or settings.TRIGGERFISH_RATE_LIMIT_PER_SECOND
+
+
+def _routing_integration(endpoint: Endpoint) -> Integration | None:
+    if endpoint.instance_id is not None:
+        return endpoint.instance.integration
+    return Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
+
+
+def routing_reads_body(endpoint: Endpoint) -> bool:
+    """Whether the flow or customer is named inside the body, so the body must be parsed
+    before the flow (and its signature settings) is known."""
+    if endpoint.endpoint_type == EndpointType.FLOW_SPECIFIC:
+        return False
+    integration = _routing_integration(endpoint)
+    fields = (
+        (integration.flow_name_field, integration.external_customer_id_field) if integration else ()
+    )
+    return any(field.startswith("body.") for field in fields)
 
 
 def _webhook_flow(integration: Integration, name: Any) -> Flow:

@@ -89,3 +89,24 @@ def idempotency_records_prune() -> int:
         created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
     ).delete()
     return deleted
+
+
+def webhook_refuse(*, target: Target, payload: dict[str, Any], reason: str) -> Execution:
+    """Record a request its trigger refused (bad signature, a component's rejection) as a
+    failed execution with the reason and no steps, so the refusal shows in the admin."""
+    from executions.models import ExecutionStatus
+
+    with transaction.atomic():
+        execution = execution_create(
+            instance=target.instance,
+            flow=target.flow,
+            trigger_kind=TriggerKind.WEBHOOK,
+            payload=payload,
+            enqueue=False,
+        )
+        now = timezone.now()
+        Execution.objects.filter(pk=execution.pk).update(
+            status=ExecutionStatus.FAILED, error=reason, started_at=now, ended_at=now
+        )
+    execution.status, execution.error = ExecutionStatus.FAILED, reason
+    return execution

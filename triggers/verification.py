@@ -126,24 +126,18 @@ def component_trigger_run(
     trigger = get_trigger(flow.trigger_type)
     if trigger is None:
         raise TriggerRefused(f"Unknown trigger {flow.trigger_type!r}.", status=404)
-    params = action_inputs_prepare(
-        action=trigger, inputs=_settings_resolve(flow.trigger_inputs or {}, instance, flow)
-    )
-    identity = _identity(instance, flow)
-    context = TriggerContext(
-        instance=identity["instance"],
-        customer=identity["customer"],
-        integration=identity["integration"],
-        flow=identity["flow"],
-        config_vars=config_vars_for(
-            integration=instance.integration, values=instance.config_values
-        ),
-        webhook_urls=webhook_urls,
-    )
+    params = trigger_params(instance=instance, flow=flow, trigger=trigger)
+    context = trigger_context(instance=instance, flow=flow, webhook_urls=webhook_urls)
     try:
         result = trigger.perform(context, payload, params)
     except TriggerRejected as error:
         raise TriggerRefused(str(error), status=error.status) from error
+    except Exception as error:
+        # A component's bug must not become a 500 for the caller; the reason is recorded.
+        logger.exception("Trigger %s failed", trigger.key)
+        raise TriggerRefused(
+            f"The trigger could not process the request: {type(error).__name__}", status=400
+        ) from error
     if result is None:
         return GateOutcome(payload=payload)
     if isinstance(result, dict):

@@ -17,24 +17,35 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from triggers.payloads import PayloadError, webhook_payload
+from integrations.components.triggers import TriggerResponse
+from integrations.models import TriggerType
+from triggers.endpoints import instance_webhook_context
+from triggers.payloads import PayloadError, payload_body_add, webhook_payload_head
 from triggers.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
-from triggers.responses import accepted_response, error_response
+from triggers.responses import accepted_response, error_response, trigger_response
 from triggers.routing import (
     ApiKeyError,
     RoutingError,
+    Target,
     api_key_check,
     endpoint_find,
     endpoint_rate_limit,
+    routing_reads_body,
     target_resolve,
 )
-from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept
+from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
 from triggers.sync import (
     SYNC_HEADER,
     SyncHeaderError,
     prefer_direct_requested,
     sync_requested,
     sync_respond,
+)
+from triggers.verification import (
+    GateOutcome,
+    TriggerRefused,
+    component_trigger_run,
+    hmac_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -107,7 +118,9 @@ class WebhookView(View):
                 return error_response(
                     f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters.", 400
                 )
-            payload = webhook_payload(request, raw_body=raw_body, path_fragment=path_fragment)
+            payload = webhook_payload_head(request, raw_body=raw_body, path_fragment=path_fragment)
+            if routing_reads_body(endpoint):
+                payload_body_add(payload)
             target = target_resolve(endpoint, payload)
             api_key_check(
                 instance=target.instance, flow=target.flow, provided=request.headers.get("Api-Key")
@@ -115,9 +128,17 @@ class WebhookView(View):
             synchronous = sync_requested(
                 flow=target.flow, header_value=request.headers.get(SYNC_HEADER)
             )
+            gate = self.gate(target, payload)
+            if isinstance(gate, HttpResponse):
+                return gate
+            if not gate.run:  # the trigger answered the caller itself (a handshake)
+                return trigger_response(gate.response or TriggerResponse(body=""))
+            if gate.delivery_id and not idempotency_key:
+                # A sender's delivery id seen again is a repeat, like an Idempotency-Key.
+                idempotency_key = f"delivery:{gate.delivery_id}"[:MAX_IDEMPOTENCY_KEY_LENGTH]
             execution, _ = webhook_accept(
                 target=target,
-                payload=payload,
+                payload=gate.payload,
                 idempotency_key=idempotency_key,
                 synchronous=synchronous,
             )
@@ -128,6 +149,8 @@ class WebhookView(View):
                     flow=target.flow,
                     prefer_direct=prefer_direct_requested(request),
                 )
+            if gate.response is not None:
+                return trigger_response(gate.response, execution)
         except RateLimiterUnavailable:
             return error_response("The rate limiter is unavailable; retry later.", 503)
         except PayloadError as error:
@@ -142,3 +165,30 @@ class WebhookView(View):
             logger.exception("Database unavailable while accepting a webhook")
             return error_response("The service is temporarily unavailable; retry later.", 503)
         return accepted_response(execution, target.flow)
+
+    def gate(self, target: Target, payload: dict) -> GateOutcome | HttpResponse:
+        """Signature check (on the exact bytes, before the body is parsed) or component
+        trigger; then the parsed payload. A refusal is recorded and answered here."""
+        delivery_id = None
+        try:
+            if target.flow.trigger_type == TriggerType.HMAC_WEBHOOK:
+                verified = hmac_check(
+                    instance=target.instance,
+                    flow=target.flow,
+                    raw_body=payload["rawBody"]["data"],
+                    headers=payload["headers"],
+                )
+                delivery_id = verified.delivery_id
+            payload_body_add(payload)
+            if "." in target.flow.trigger_type:
+                webhook_urls = instance_webhook_context(target.instance)["webhookUrls"]
+                return component_trigger_run(
+                    instance=target.instance,
+                    flow=target.flow,
+                    payload=payload,
+                    webhook_urls=webhook_urls,
+                )
+        except TriggerRefused as error:
+            execution = webhook_refuse(target=target, payload=payload, reason=str(error))
+            return error_response(str(error), error.status, execution=execution)
+        return GateOutcome(payload=payload, delivery_id=delivery_id)
