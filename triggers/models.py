@@ -75,3 +75,44 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.execution_id}"
+
+
+class ScheduleFireOutcome(models.TextChoices):
+    STARTED = "started"
+    SKIPPED = "skipped"
+
+
+class ScheduleFire(models.Model):
+    """One fire of an instance's schedule flow, claimed before its execution is created.
+
+    The unique (instance, flow name, scheduled time) key makes a fire idempotent: a
+    duplicate delivery, or two beats firing the same slot, finds the claim and starts
+    nothing. ``message_id`` (the Celery task id) dedupes fires sent by django-celery-beat's
+    stock scheduler, whose messages carry no scheduled time. A singleton flow's skipped fire
+    is recorded here (``skipped``) and as a canceled execution. Rows are pruned after
+    ``SCHEDULE_FIRE_RETENTION`` (see triggers.schedule_services)."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="schedule_fires")
+    flow_name = models.CharField(max_length=200)
+    scheduled_time = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=ScheduleFireOutcome.choices)
+    execution = models.ForeignKey(
+        "executions.Execution",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "flow_name", "scheduled_time"],
+                name="schedule_fire_per_slot",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_name} @ {self.scheduled_time:%Y-%m-%d %H:%M:%S} ({self.outcome})"

@@ -38,9 +38,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = env_str(
-    "CELERY_BEAT_SCHEDULER", "django_celery_beat.schedulers:DatabaseScheduler"
-)
+# The project's subclass of django-celery-beat's DatabaseScheduler: same tables, batched
+# loading and publishing, DST-correct fire times (docs/schedules.md). The stock
+# "django_celery_beat.schedulers:DatabaseScheduler" reads the same rows and still works.
+CELERY_BEAT_SCHEDULER = env_str("CELERY_BEAT_SCHEDULER", "triggers.scheduler:TriggerfishScheduler")
+# Where tasks go unless routed: lets a test or bench point beat and a worker at one queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-executions": {
         "task": "executions.requeue_stale",

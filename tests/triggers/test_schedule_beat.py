@@ -1,0 +1,161 @@
+"""A real ``celery beat`` with the project's scheduler and a real worker, on the test
+database: a ``* * * * *`` flow fires within its minute and its run succeeds, and a fire
+missed while beat was down runs once when it starts.
+
+Not a ``services`` test: it runs in both CI passes (embedded SQLite and filesystem broker,
+then PostgreSQL and Redis). Beat and the worker share a queue of their own, named through
+``CELERY_TASK_DEFAULT_QUEUE``, so neither another session nor ``serve`` sees its messages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django_celery_beat.models import PeriodicTask
+
+from config.settings.env import DATA_DIR
+from executions.models import Execution, ExecutionStatus, TriggerKind
+from tests.fixtures.worker import ROOT, WorkerProcess, database_url, wait_for_execution
+from tests.triggers.test_schedule_helpers import one_flow_definition
+from triggers.schedules import instance_periodic_tasks
+
+READY_SECONDS = 60.0
+
+
+def _wait_for_line(process: WorkerProcess, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in process.output):
+        if process.process.poll() is not None or time.monotonic() > deadline:
+            process.stop()
+            raise AssertionError(f"no {text!r} from the process:\n{process.log[-4000:]}")
+        time.sleep(0.05)
+
+
+def _executions(instance) -> list[Execution]:
+    return list(
+        Execution.objects.filter(instance=instance, trigger_kind=TriggerKind.SCHEDULE).order_by(
+            "created_at"
+        )
+    )
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.django_db(transaction=True)
+def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instance, tmp_path):
+    instance = make_instance(make_integration(one_flow_definition({"cron": "* * * * *"})))
+    task = instance_periodic_tasks(instance.pk)["Tick"]
+    # Beat was "down" for the last three minutes: one catch-up fire, not three.
+    PeriodicTask.objects.filter(pk=task.pk).update(
+        last_run_at=datetime.now(UTC) - timedelta(minutes=3, seconds=30)
+    )
+
+    queue = f"tests-beat-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connections["default"].settings_dict),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "TRIGGERFISH_DATA_DIR": str(DATA_DIR),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    worker = WorkerProcess(
+        [
+            *celery,
+            "worker",
+            "-P",
+            "threads",
+            "-c",
+            "2",
+            "--loglevel=info",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+    )
+    beat = None
+    try:
+        worker.wait_ready(READY_SECONDS)
+        started = datetime.now(UTC)
+        beat = WorkerProcess(
+            [
+                *celery,
+                "beat",
+                "--loglevel=info",
+                "-S",
+                "triggers.scheduler:TriggerfishScheduler",
+                "-s",
+                str(tmp_path / "celerybeat-schedule"),
+            ],
+            env,
+        )
+        _wait_for_line(beat, "TriggerfishScheduler: loaded", READY_SECONDS)
+
+        # The missed fire, once, for the latest missed minute.
+        deadline = time.monotonic() + 30
+        while not _executions(instance):
+            assert time.monotonic() < deadline, beat.log[-4000:] + worker.log[-4000:]
+            time.sleep(0.1)
+        first = wait_for_execution(_executions(instance)[0].pk, timeout=30)
+        assert first.status == ExecutionStatus.SUCCEEDED, first.error
+        catch_up = datetime.fromisoformat(first.trigger_payload["scheduledTime"])
+        assert catch_up == started.replace(second=0, microsecond=0) or (
+            catch_up == (started - timedelta(minutes=1)).replace(second=0, microsecond=0)
+        )
+
+        # The next minute's fire, on time.
+        boundary = catch_up + timedelta(minutes=1)
+        if boundary <= datetime.now(UTC) - timedelta(seconds=1):  # started at :59.x
+            boundary += timedelta(minutes=1)
+        deadline = time.monotonic() + (boundary - datetime.now(UTC)).total_seconds() + 20
+        while True:
+            runs = [
+                e
+                for e in _executions(instance)
+                if e.trigger_payload["scheduledTime"] == boundary.isoformat()
+            ]
+            if runs:
+                break
+            assert time.monotonic() < deadline, beat.log[-4000:] + worker.log[-4000:]
+            time.sleep(0.1)
+        run = wait_for_execution(runs[0].pk, timeout=30)
+        assert run.status == ExecutionStatus.SUCCEEDED, run.error
+        assert run.steps.get().result == {"data": boundary.isoformat()}
+        invoked = datetime.fromisoformat(run.trigger_payload["invokedAt"])
+        assert timedelta(0) <= invoked - boundary < timedelta(seconds=10)
+        # Exactly one fire per scheduled time; no fire for each missed minute.
+        times = [e.trigger_payload["scheduledTime"] for e in _executions(instance)]
+        assert len(times) == len(set(times)) <= 3
+        assert "TriggerfishScheduler: sent" in beat.log
+    finally:
+        if beat is not None:
+            beat.stop()
+        worker.stop()
+        _queue_drop(queue)
+
+
+def _queue_drop(queue: str) -> None:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
+    except Exception:  # noqa: S110 - leftover test messages are harmless, just untidy
+        pass
+    control_folder = app.conf.broker_transport_options.get("control_folder")
+    if control_folder:
+        Path(control_folder, f"{queue}.exchange").unlink(missing_ok=True)

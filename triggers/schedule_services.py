@@ -1,0 +1,221 @@
+"""Firing schedules: one fire of an instance's schedule flow becomes one execution.
+
+``schedule_fire`` is what the fire tasks (triggers.tasks) call, for every fire whichever
+scheduler sent it:
+
+* it claims the fire first: a ``ScheduleFire`` row unique per (instance, flow name,
+  scheduled time), so a duplicate delivery — or two beats firing one slot — starts
+  nothing the second time (STYLE "idempotency by claim");
+* a ``singleton`` flow whose previous run of the same instance flow is still queued or
+  running skips the fire, and records the skip twice over: the claim says ``skipped`` and
+  a ``canceled`` execution carries the reason, so the skip shows in the execution list;
+* otherwise it creates the execution (``trigger_kind`` schedule, payload
+  ``{scheduledTime, invokedAt}`` plus the identity fields), enqueued on commit.
+
+Claim, singleton check and execution commit in one transaction, with the instance row
+locked (PostgreSQL; SQLite's IMMEDIATE transactions serialize writers anyway), so two
+fires of one singleton flow cannot both see "nothing running".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, TriggerKind
+from executions.services import execution_create
+from instances.models import Instance
+from integrations.schedules import INTERVAL_UNITS, schedule_next_runs
+from triggers.models import ScheduleFire, ScheduleFireOutcome
+
+logger = logging.getLogger(__name__)
+
+SINGLETON_SKIP_ERROR = "Skipped: the previous run of this flow is still running."
+# Claims only need to outlive any redelivery of their message.
+SCHEDULE_FIRE_RETENTION = timedelta(hours=48)
+_PRUNE_EVERY_SECONDS = 600.0
+_last_prune = 0.0
+
+# Windows to look back over for the latest due time of a cron schedule, smallest first,
+# so a minutely schedule costs a handful of steps and a yearly one is still found.
+_LOOKBACK_WINDOWS = (
+    timedelta(minutes=2),
+    timedelta(hours=2),
+    timedelta(days=2),
+    timedelta(days=8),
+    timedelta(days=32),
+    timedelta(days=400),
+)
+
+
+def schedule_step(schedule: dict) -> timedelta | None:
+    """The fixed period of an interval schedule; None for cron and value forms."""
+    if "every" in schedule:
+        return INTERVAL_UNITS[schedule["unit"]] * schedule["every"]
+    return None
+
+
+def schedule_latest_due(schedule: dict, *, after: datetime, now: datetime) -> datetime | None:
+    """The latest fire time ``t`` with ``after < t <= now`` (UTC), or None. A fire missed
+    while beat was down runs once, for this time (not once per missed slot)."""
+    step = schedule_step(schedule)
+    if step is not None:
+        count = (now - after) // step
+        return (after + step * count).astimezone(UTC) if count >= 1 else None
+    for window in (*_LOOKBACK_WINDOWS, None):
+        start = after if window is None else max(after, now - window)
+        latest = _latest_walk(schedule, start=start, now=now)
+        if latest is not None or start == after:
+            return latest
+    return None
+
+
+def _latest_walk(schedule: dict, *, start: datetime, now: datetime) -> datetime | None:
+    latest = None
+    count = 4
+    for _ in range(64):
+        runs = schedule_next_runs(schedule, count=count, after=start)
+        for run in runs:
+            if run > now:
+                return latest
+            latest = run.astimezone(UTC)
+        if len(runs) < count:
+            return latest
+        start = runs[-1]
+        count = min(count * 4, 1000)
+    return latest
+
+
+def schedule_fire(
+    *,
+    instance_id: Any,
+    flow_name: str,
+    scheduled_time: datetime,
+    message_id: str | None = None,
+) -> ScheduleFire | None:
+    """Start (or, for a busy singleton flow, skip) one fire. Returns its claim, or None
+    when nothing was done: a duplicate of a claimed fire, or an instance that no longer
+    runs this schedule (paused, removed, redeployed without the flow)."""
+    from triggers.schedules import flow_schedule_resolve, schedule_flows
+
+    _claims_prune()
+    with transaction.atomic():
+        instance = (
+            Instance.objects.running()
+            .select_for_update(of=("self",))
+            .filter(pk=instance_id)
+            .select_related("customer", "integration")
+            .first()
+        )
+        if instance is None:
+            logger.info("Schedule fire for instance %s ignored: it is not running", instance_id)
+            return None
+        flow = next(
+            (
+                f
+                for f in schedule_flows(instance.integration.flows.filter(name=flow_name))
+                if flow_schedule_resolve(instance=instance, flow=f) is not None
+            ),
+            None,
+        )
+        if flow is None:
+            logger.info(
+                "Schedule fire for instance %s ignored: no schedule flow %r",
+                instance_id,
+                flow_name,
+            )
+            return None
+        try:
+            with transaction.atomic():
+                claim = ScheduleFire.objects.create(
+                    instance=instance,
+                    flow_name=flow_name,
+                    scheduled_time=scheduled_time,
+                    outcome=ScheduleFireOutcome.STARTED,
+                    message_id=message_id,
+                )
+        except IntegrityError:
+            logger.info(
+                "Schedule fire %s %r @ %s already claimed; not starting it again",
+                instance_id,
+                flow_name,
+                scheduled_time.isoformat(),
+            )
+            return None
+        payload = {
+            "scheduledTime": scheduled_time.astimezone(UTC).isoformat(),
+            "invokedAt": timezone.now().astimezone(UTC).isoformat(),
+        }
+        busy = (
+            flow.singleton
+            and Execution.objects.filter(
+                instance=instance,
+                flow__name=flow_name,
+                status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
+            ).exists()
+        )
+        if busy:
+            execution = execution_create(
+                instance=instance,
+                flow=flow,
+                trigger_kind=TriggerKind.SCHEDULE,
+                payload=payload,
+                enqueue=False,
+            )
+            Execution.objects.filter(pk=execution.pk).update(
+                status=ExecutionStatus.CANCELED,
+                ended_at=timezone.now(),
+                error=SINGLETON_SKIP_ERROR,
+            )
+            claim.outcome = ScheduleFireOutcome.SKIPPED
+            logger.info(
+                "Singleton flow %r of instance %s still running; skipped the fire at %s",
+                flow_name,
+                instance_id,
+                payload["scheduledTime"],
+            )
+        else:
+            execution = execution_create(
+                instance=instance,
+                flow=flow,
+                trigger_kind=TriggerKind.SCHEDULE,
+                payload=payload,
+            )
+        claim.execution = execution
+        claim.save(update_fields=["outcome", "execution"])
+    return claim
+
+
+def stock_fire_time(*, instance_id: Any, flow_name: str, now: datetime) -> datetime:
+    """The scheduled time of a fire sent by django-celery-beat's stock scheduler, whose
+    message carries none: the latest cron time at or before ``now``; for an interval,
+    ``now`` to the second (such fires are deduplicated by message id instead)."""
+    from triggers.schedules import flow_schedule_resolve
+
+    instance = Instance.objects.filter(pk=instance_id).select_related("integration").first()
+    flow = instance and instance.integration.flows.filter(name=flow_name).first()
+    schedule = flow and flow_schedule_resolve(instance=instance, flow=flow)
+    fallback = now.replace(microsecond=0)
+    if not schedule or schedule_step(schedule) is not None:
+        return fallback
+    latest = schedule_latest_due(schedule, after=now - timedelta(days=400), now=now)
+    return latest or fallback
+
+
+def _claims_prune() -> None:
+    """Drop claims past their retention, at most every few minutes per process."""
+    global _last_prune
+    if time.monotonic() - _last_prune < _PRUNE_EVERY_SECONDS and _last_prune:
+        return
+    _last_prune = time.monotonic()
+    try:
+        ScheduleFire.objects.filter(
+            created_at__lt=timezone.now() - SCHEDULE_FIRE_RETENTION
+        ).delete()
+    except Exception:  # pruning is housekeeping; a fire must not fail for it
+        logger.warning("Could not prune old schedule fire claims", exc_info=True)
