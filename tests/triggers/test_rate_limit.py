@@ -6,13 +6,14 @@ import pytest
 import time_machine
 
 from tests.fixtures.domain import definition
+from tests.fixtures.services import services
 from triggers.models import Endpoint
 from triggers.ratelimit import rate_limit_hit
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(params=["file", "redis"])
+@pytest.fixture(params=["file", pytest.param("redis", marks=services)])
 def limiter_backend(request, settings, tmp_path):
     """Run each test against the embedded limiter and against Redis."""
     settings.TRIGGERFISH_DATA_DIR = tmp_path

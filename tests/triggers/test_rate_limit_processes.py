@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.fixtures.domain import definition
+from tests.fixtures.services import services
 from triggers.models import Endpoint
 
 BURST = 200
@@ -36,7 +37,7 @@ def _check(statuses: list[int], duration: float) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("backend", ["file", "redis"])
+@pytest.mark.parametrize("backend", ["file", pytest.param("redis", marks=services)])
 def test_four_processes_accept_exactly_the_limit(
     request, backend, make_integration, make_instance, start_live_server
 ):

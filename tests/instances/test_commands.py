@@ -1,0 +1,55 @@
+"""create_api_token and create_customer_user, through call_command."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from instances.models import CustomerUser
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_api_token_prints_the_token_last_and_it_authenticates(client, staff_user):
+    token = run("create_api_token", "staff").strip().splitlines()[-1]
+    assert run("create_api_token", "staff").strip().splitlines()[-1] == token
+    response = client.get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+
+
+def test_rotate_replaces_the_token(client, staff_user):
+    old = run("create_api_token", "staff").strip().splitlines()[-1]
+    new = run("create_api_token", "staff", "--rotate").strip().splitlines()[-1]
+    assert new != old
+    assert client.get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Bearer {old}").status_code == 401
+
+
+def test_unknown_user_is_a_command_error(db):
+    with pytest.raises(CommandError, match="No user named"):
+        run("create_api_token", "nobody")
+
+
+def test_create_customer_user(customer_a):
+    output = run("create_customer_user", "dave", "acme", "--password", "long-enough-pw")
+    assert "dave" in output
+    assert CustomerUser.objects.get(user__username="dave").customer == customer_a
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("dave", "nope", "--password", "long-enough-pw"), "No customer"),
+        (("dave", "acme", "--password", "short"), "at least 8"),
+    ],
+)
+def test_create_customer_user_refuses_bad_input(customer_a, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("create_customer_user", *args)
