@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -197,6 +199,12 @@ class ExecutionSerializer(serializers.ModelSerializer):
     customer = serializers.UUIDField(source="customer_id")
     flow = serializers.CharField(source="flow.name")
     replayOf = serializers.UUIDField(source="replay_of_id", allow_null=True)
+    retryOf = serializers.UUIDField(
+        source="retry_of_id", allow_null=True, help_text="The first attempt, for a retry."
+    )
+    notBefore = serializers.DateTimeField(
+        source="not_before", allow_null=True, help_text="A retry does not start before this."
+    )
     triggerKind = serializers.CharField(source="trigger_kind")
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
@@ -213,6 +221,8 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "status",
             "triggerKind",
             "attempt",
+            "retryOf",
+            "notBefore",
             "createdAt",
             "startedAt",
             "endedAt",
@@ -220,13 +230,44 @@ class ExecutionSerializer(serializers.ModelSerializer):
         ]
 
 
+class ExecutionAttemptSerializer(serializers.ModelSerializer):
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+    notBefore = serializers.DateTimeField(source="not_before", allow_null=True)
+
+    class Meta:
+        model = Execution
+        fields = ["id", "attempt", "status", "notBefore", "startedAt", "endedAt", "error"]
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepResultSerializer(many=True, read_only=True)
     logs = ExecutionLogSerializer(many=True, read_only=True)
+    attempts = serializers.SerializerMethodField(
+        help_text="Every attempt of this work (the first and its retries), in order."
+    )
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "steps", "logs"]
+        fields = [*ExecutionSerializer.Meta.fields, "attempts", "steps", "logs"]
+
+    @extend_schema_field(ExecutionAttemptSerializer(many=True))
+    def get_attempts(self, execution: Execution) -> list[dict]:
+        first_id = execution.retry_of_id or execution.id
+        attempts = Execution.objects.filter(Q(pk=first_id) | Q(retry_of_id=first_id)).order_by(
+            "attempt", "created_at"
+        )
+        return ExecutionAttemptSerializer(attempts, many=True).data
 
 
 class ApiKeySerializer(serializers.Serializer):
     key = serializers.CharField(read_only=True)
+
+
+class CancelQueuedSerializer(serializers.Serializer):
+    flow = serializers.CharField(
+        required=False, max_length=200, help_text="Only this flow's queue (a flow name)."
+    )
+
+
+class CancelQueuedResultSerializer(serializers.Serializer):
+    canceled = serializers.IntegerField(help_text="How many queued executions were canceled.")

@@ -247,6 +247,24 @@ class InstanceViewSet(
     def enable(self, request: Request, pk: str | None = None) -> Response:
         return self._lifecycle(instance_enable, request)
 
+    @extend_schema(
+        request=s.CancelQueuedSerializer,
+        responses={200: s.CancelQueuedResultSerializer},
+        description="Cancel the instance's queued executions (waiting retries included), "
+        "of every flow or of the one named by `flow`. Running executions go on.",
+    )
+    @action(detail=True, methods=["post"], url_path="cancel-queued", parser_classes=[JSONParser])
+    def cancel_queued(self, request: Request, pk: str | None = None) -> Response:
+        from executions.queues import executions_cancel_queued
+
+        instance = self.get_object()
+        serializer = s.CancelQueuedSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        canceled = executions_cancel_queued(
+            instance_id=instance.pk, flow_name=serializer.validated_data.get("flow")
+        )
+        return Response({"canceled": canceled})
+
     @extend_schema(request=None, responses={201: s.ApiKeySerializer})
     @action(detail=True, methods=["post"], url_path=r"flows/(?P<flow_name>[^/]+)/api-keys")
     def api_keys(self, request: Request, pk: str | None = None, flow_name: str = "") -> Response:
@@ -329,6 +347,27 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
         execution = self.get_object()
         step = get_object_or_404(StepResult, execution=execution, position=int(position))
         return result_response(step_result_load(step))
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ExecutionDetailSerializer},
+        description="Cancel a queued execution (a waiting retry included). A running or "
+        "finished execution is answered 400 and left as it is.",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        from executions.queues import execution_cancel
+
+        execution = self.get_object()
+        if not execution_cancel(execution_id=execution.pk):
+            execution.refresh_from_db(fields=["status"])
+            raise FieldErrors(
+                f"Only a queued execution can be canceled; this one is {execution.status}.", {}
+            )
+        fresh = self.get_queryset().get(pk=execution.pk)
+        return Response(
+            s.ExecutionDetailSerializer(fresh, context=self.get_serializer_context()).data
+        )
 
     @extend_schema(request=None, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])

@@ -1,5 +1,5 @@
 """Executions are records: the admin shows them read-only, with steps, logs and payload,
-and can replay them."""
+and can replay them or cancel queued ones."""
 
 from __future__ import annotations
 
@@ -86,6 +86,21 @@ def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
         modeladmin.message_user(request, f"Replayed {replayed} execution(s).", messages.SUCCESS)
 
 
+@admin.action(description="Cancel selected queued executions")
+def cancel_queued_executions(modeladmin, request: HttpRequest, queryset) -> None:
+    from executions.queues import executions_cancel_queued_rows
+
+    canceled = executions_cancel_queued_rows(rows=queryset)
+    skipped = queryset.count() - canceled
+    modeladmin.message_user(request, f"Canceled {canceled} queued execution(s).", messages.SUCCESS)
+    if skipped > 0:
+        modeladmin.message_user(
+            request,
+            f"{skipped} selected execution(s) were not queued; left as they are.",
+            messages.WARNING,
+        )
+
+
 class InstanceFilter(admin.SimpleListFilter):
     """Instances that have executions, named with their customer in one query."""
 
@@ -126,7 +141,7 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ("=id", "flow__name", "instance__name", "customer__name")
     date_hierarchy = "created_at"
     inlines = [StepResultInline, ExecutionLogInline]
-    actions = [replay_executions]
+    actions = [replay_executions, cancel_queued_executions]
     show_full_result_count = False  # counting a huge table on every page load is slow
     fields = (
         "id",
@@ -140,6 +155,10 @@ class ExecutionAdmin(admin.ModelAdmin):
         "replay_of",
         "replays_list",
         "attempt",
+        "retry_of",
+        "not_before",
+        "dedupe_id",
+        "heartbeat_at",
         "created_at",
         "started_at",
         "ended_at",

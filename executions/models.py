@@ -60,8 +60,21 @@ class Execution(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
     )
     attempt = models.PositiveSmallIntegerField(default=1)
+    # Retries are rows of their own, each pointing at the first attempt (docs/reliability.md).
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A throttled or sequential queue's order. A retry inherits its first attempt's, so in a
+    # FIFO queue it keeps its place instead of going behind work that arrived later.
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    # Not started before this time (a retry's delay); null = as soon as the queue allows.
+    not_before = models.DateTimeField(null=True, blank=True)
+    # The queue's dedupe id (the flow's dedupeIdField read from the payload), "" = none.
+    dedupe_id = models.CharField(max_length=500, blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written every few seconds by the worker running it; a stale one means the worker died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
@@ -71,6 +84,21 @@ class Execution(models.Model):
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["instance", "flow", "-created_at"]),
             models.Index(fields=["customer", "-created_at"]),
+            # The queue's questions: what is running, what is next, for one instance.
+            models.Index(fields=["instance", "status", "arrived_at"]),
+            models.Index(
+                fields=["instance", "dedupe_id"],
+                name="execution_dedupe",
+                condition=~models.Q(dedupe_id=""),
+            ),
+        ]
+        constraints = [
+            # One retry per failed attempt, whoever (runner or lost-run sweep) schedules it.
+            models.UniqueConstraint(
+                fields=["retry_of", "attempt"],
+                name="execution_retry_attempt",
+                condition=models.Q(retry_of__isnull=False),
+            )
         ]
 
     def __str__(self) -> str:

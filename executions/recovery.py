@@ -6,13 +6,19 @@ Two ways work gets stuck, and what the sweep does about each:
   was lost (a purged queue, a broker restarted without persistence). Rows still ``queued``
   after ``TRIGGERFISH_REQUEUE_AFTER_SECONDS`` are enqueued again. A duplicate message is
   harmless: the runner's claim lets exactly one delivery run.
-- **Running, never finished**: the worker died mid-run (OOM kill, host lost). With late
-  acks the message is redelivered, but the claim refuses it (the row says ``running``), so
-  rows ``running`` longer than ``TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS`` (default 1 h,
-  far beyond any step's limits) are marked failed with "Worker lost while running". They
-  are not re-run: a half-run flow may already have had effects elsewhere.
+  Rows of throttled and sequential queues are not re-sent one by one: their queue is
+  dispatched, which sends only the rows that may start now.
+- **Running, never finished**: the worker died mid-run (SIGKILL, OOM kill, host lost).
+  With late acks the message may be redelivered, but the claim refuses it (the row says
+  ``running``). The worker's heartbeat (``executions.heartbeat``) stops with it, so rows
+  whose ``heartbeat_at`` is older than ``TRIGGERFISH_LOST_HEARTBEAT_SECONDS`` (default
+  30 s) — or, without heartbeats, ``running`` longer than
+  ``TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS`` (1 h) — are marked failed with "Worker lost
+  while running: ...". They are not simply re-run (a half-run flow may already have had
+  effects elsewhere); a flow with ``retry`` gets its next attempt, like any failure.
 
-The sweep runs every 60 s from beat (CELERY_BEAT_SCHEDULE) and once when a worker starts.
+The sweep runs every ``TRIGGERFISH_RECOVERY_SWEEP_SECONDS`` (15 s) from beat
+(CELERY_BEAT_SCHEDULE) and once when a worker starts.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionLog, ExecutionStatus
+from executions.queues import queue_dispatch
 from executions.services import execution_enqueue
 
 logger = logging.getLogger(__name__)
@@ -36,28 +44,39 @@ SWEEP_BATCH = 1000
 
 
 def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
-    """Re-enqueue executions left ``queued`` for too long and fail those lost while running.
-    Returns how many executions were re-enqueued."""
+    """Re-send executions left ``queued`` for too long and fail those lost while running.
+    Returns how many messages were sent."""
+    from integrations.models import QueueType
+
     now = timezone.now()
     if older_than_seconds is None:
         older_than_seconds = settings.TRIGGERFISH_REQUEUE_AFTER_SECONDS
-    stale_ids = list(
-        Execution.objects.filter(
-            status=ExecutionStatus.QUEUED,
-            created_at__lt=now - timedelta(seconds=older_than_seconds),
-        )
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    # A retry counts from when it became due, not from when it was created.
+    stale = (
+        Execution.objects.filter(status=ExecutionStatus.QUEUED)
+        .filter(Q(not_before__isnull=True, created_at__lt=cutoff) | Q(not_before__lt=cutoff))
         .order_by("created_at")
-        .values_list("id", flat=True)[:SWEEP_BATCH]
+        .values_list("id", "instance_id", "flow__name", "flow__queue_type")[:SWEEP_BATCH]
     )
     requeued = 0
-    for execution_id in stale_ids:
+    queues: set[tuple[object, str]] = set()
+    for execution_id, instance_id, flow_name, queue_type in stale:
+        if queue_type != QueueType.PARALLEL:
+            # Most of a throttled or sequential backlog is waiting its turn, not lost:
+            # re-sending each row would only be refused. The queue's dispatch sends the
+            # rows that may start now, once per queue per sweep.
+            queues.add((instance_id, flow_name))
+            continue
         # A long backlog keeps rows queued legitimately; re-sending each of them every
-        # minute would grow the backlog. The cache marks a row as re-sent for one interval
-        # (per process without a shared cache, which still bounds beat to one send/minute).
+        # sweep would grow the backlog. The cache marks a row as re-sent for one interval
+        # (per process without a shared cache, which still bounds beat to one send/interval).
         if not cache.add(f"executions:requeued:{execution_id}", 1, timeout=older_than_seconds):
             continue
         execution_enqueue(execution_id=execution_id)
         requeued += 1
+    for instance_id, flow_name in queues:
+        requeued += queue_dispatch(instance_id=instance_id, flow_name=flow_name)
     if requeued:
         logger.warning(
             "Re-enqueued %d execution(s) left queued > %d s", requeued, older_than_seconds
@@ -67,26 +86,41 @@ def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
 
 
 def executions_fail_lost(*, now: datetime | None = None) -> int:
-    """Mark executions ``running`` far past any sane duration as failed. Returns the count."""
+    """Fail executions whose worker is gone: no heartbeat for
+    ``TRIGGERFISH_LOST_HEARTBEAT_SECONDS``, or (rows from before heartbeats, or a run hung
+    with its process alive) running far past any sane duration. Returns the count."""
+    from executions.runner import execution_finished_followup
+
     now = now or timezone.now()
     limit = getattr(
         settings, "TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS", DEFAULT_LOST_RUNNING_AFTER_SECONDS
     )
-    lost_ids = list(
-        Execution.objects.filter(
-            status=ExecutionStatus.RUNNING, started_at__lt=now - timedelta(seconds=limit)
-        ).values_list("id", flat=True)[:SWEEP_BATCH]
+    silent = settings.TRIGGERFISH_LOST_HEARTBEAT_SECONDS
+    lost = list(
+        Execution.objects.filter(status=ExecutionStatus.RUNNING)
+        .filter(
+            Q(heartbeat_at__lt=now - timedelta(seconds=silent))
+            | Q(started_at__lt=now - timedelta(seconds=limit))
+        )
+        .values_list("id", "heartbeat_at")[:SWEEP_BATCH]
     )
     failed = 0
-    for execution_id in lost_ids:
+    for execution_id, heartbeat_at in lost:
+        if heartbeat_at is not None and heartbeat_at < now - timedelta(seconds=silent):
+            reason = (
+                f"{LOST_WORKER_ERROR}: no heartbeat since {heartbeat_at.isoformat()} "
+                f"(the worker stopped, e.g. killed or its host lost)"
+            )
+        else:
+            reason = LOST_WORKER_ERROR
         # The same claim as the runner's: a run that finishes right now keeps its own outcome.
         if Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
-            status=ExecutionStatus.FAILED, ended_at=now, error=LOST_WORKER_ERROR
+            status=ExecutionStatus.FAILED, ended_at=now, error=reason
         ):
-            ExecutionLog.objects.create(
-                execution_id=execution_id, level="error", message=LOST_WORKER_ERROR
-            )
+            ExecutionLog.objects.create(execution_id=execution_id, level="error", message=reason)
             failed += 1
+            # Its retry (if the flow has retries) and the next run of its queue.
+            execution_finished_followup(execution_id=execution_id)
     if failed:
         logger.warning("Marked %d execution(s) failed: %s", failed, LOST_WORKER_ERROR)
     return failed

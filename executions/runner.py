@@ -3,8 +3,11 @@
 ``execution_run`` is what the ``executions.run_execution`` task calls, and what a test or a
 synchronous path may call directly. Celery may deliver a task twice (late acks, a worker
 lost mid-run, the recovery sweep re-enqueueing), so the run starts with a claim:
-``queued -> running`` in one UPDATE. Exactly one caller wins; the others return having done
-nothing.
+``queued -> running`` in one conditional UPDATE, taken under the queue's lock for throttled
+and sequential flows (``executions.queues``). Exactly one caller wins; the others return
+having done nothing. While it runs, the worker's heartbeat thread stamps the row
+(``executions.heartbeat``); when it ends, a failure schedules its retry and the queue
+dispatches what may start next.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
+from executions.queues import Claim, execution_claim, queue_dispatch_safely
 from executions.results import step_result_attach, step_result_serialize
+from executions.retries import execution_retry_schedule
+from executions.services import execution_enqueue
 from integrations.components.context import (
     ActionContext,
     ExecutionLogger,
@@ -29,7 +36,7 @@ from integrations.components.context import (
 )
 from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
-from integrations.models import Flow, Step
+from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs
 from triggers.endpoints import instance_webhook_context
 from triggers.sync import sync_result_object_store
@@ -38,23 +45,27 @@ logger = logging.getLogger(__name__)
 
 
 def execution_run(*, execution_id: str) -> None:
-    """Run one execution if it is still queued. Never raises: one bad execution must not
-    take the worker down (the task would otherwise be redelivered and fail again)."""
+    """Run one execution if it is queued and its queue lets it start now. Never raises: one
+    bad execution must not take the worker down (the task would otherwise be redelivered
+    and fail again)."""
     try:
-        claimed = (
-            Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
-                status=ExecutionStatus.RUNNING, started_at=timezone.now()
-            )
-            == 1
-        )
+        claim, execution = execution_claim(execution_id=execution_id)
     except ValidationError:
         logger.warning("Ignoring run request for malformed execution id %r", execution_id)
         return
-    if not claimed:
-        logger.info("Execution %s is not queued (already run or running); skipping", execution_id)
+    if claim is Claim.NOT_DUE and execution is not None and execution.not_before:
+        # Early (a clock ahead of this one, or a redelivery): ask again when it is due.
+        wait = (execution.not_before - timezone.now()).total_seconds()
+        execution_enqueue(execution_id=execution_id, countdown=max(wait, 0.05))
         return
+    if claim is not Claim.CLAIMED:
+        # Already run, running, canceled, or held back by its queue; whoever frees the
+        # queue's slot dispatches it again.
+        logger.info("Execution %s not started: %s", execution_id, claim.value)
+        return
+    handle = heartbeat_register(execution_id=execution_id)
     try:
-        _run_claimed(execution_id)
+        _run_claimed(execution_id, handle)
     except Exception as error:
         # Infrastructure trouble (database gone, storage full): record what we can.
         logger.exception("Execution %s crashed the runner", execution_id)
@@ -62,6 +73,8 @@ def execution_run(*, execution_id: str) -> None:
             _finish(execution_id, ExecutionStatus.FAILED, f"Internal error: {error}")
         except Exception:
             logger.exception("Could not mark execution %s failed; recovery will", execution_id)
+    finally:
+        heartbeat_unregister(execution_id=execution_id)
 
 
 def _flow_with_steps(flow_id: Any) -> Flow:
@@ -173,7 +186,7 @@ def _run_step(
     return step_result, value, stop
 
 
-def _run_claimed(execution_id: str) -> None:
+def _run_claimed(execution_id: str, handle: RunHandle) -> None:
     execution = Execution.objects.select_related("instance", "customer", "integration", "flow").get(
         pk=execution_id
     )
@@ -186,6 +199,11 @@ def _run_claimed(execution_id: str) -> None:
     value: Any = None
     stop = False
     for position, step in enumerate(flow.steps.all()):
+        if handle.stopped.is_set():
+            # The row left `running` under us (canceled, or failed as lost by the sweep and
+            # perhaps retried elsewhere): going on would run the rest of the flow twice.
+            run_log.warning(f"Execution stopped before step '{step.name}': no longer running")
+            return
         step_result, value, stop = _run_step(
             execution=execution, step=step, position=position, scope=scope
         )
@@ -212,13 +230,42 @@ def _run_claimed(execution_id: str) -> None:
     if execution.synchronous and not error:
         # Written before the status turns final, so a caller woken by the finish finds it.
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
-    _finish(execution.id, status, error)
+    _finish(execution.id, status, error, flow)
 
 
-def _finish(execution_id: Any, status: str, error: str) -> None:
-    # Conditional on `running`: a run canceled meanwhile keeps its `canceled`.
-    Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
+def _finish(execution_id: Any, status: str, error: str, flow: Flow | None = None) -> None:
+    # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that.
+    finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
         status=status, ended_at=timezone.now(), error=error
     )
     # After the update has committed (autocommit): a woken waiter reads the final row.
     execution_finished_notify(execution_id=execution_id)
+    if not finished:
+        return
+    if (
+        flow is not None
+        and flow.queue_type == QueueType.PARALLEL
+        and (status == ExecutionStatus.SUCCEEDED or not flow.retry_max_attempts)
+    ):
+        return  # nothing follows: no retry, no queue waiting for this run
+    execution_finished_followup(execution_id=execution_id)
+
+
+def execution_finished_followup(*, execution_id: Any) -> None:
+    """What a run ending sets off: its retry if it failed, and the next run of its queue.
+    Called by whoever moved the row out of `running` (the runner, the lost-run sweep)."""
+    row = (
+        Execution.objects.filter(pk=execution_id)
+        .values("status", "instance_id", "flow__name", "flow__queue_type")
+        .first()
+    )
+    if row is None:
+        return
+    if row["status"] == ExecutionStatus.FAILED:
+        try:
+            if execution_retry_schedule(execution_id=execution_id) is not None:
+                return  # the retry's own dispatch starts what comes next
+        except Exception:
+            logger.exception("Could not schedule a retry of execution %s", execution_id)
+    if row["flow__queue_type"] != QueueType.PARALLEL:
+        queue_dispatch_safely(instance_id=row["instance_id"], flow_name=row["flow__name"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -47,15 +48,37 @@ def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow)
     }
 
 
-def execution_enqueue(*, execution_id: uuid.UUID | str) -> None:
-    """Hand an execution to the workers. Failure is logged, not raised: the row is already
-    committed and the recovery sweep will enqueue it once the broker answers again."""
+def execution_enqueue(*, execution_id: uuid.UUID | str, countdown: float | None = None) -> None:
+    """Hand an execution to the workers (after ``countdown`` seconds). Failure is logged,
+    not raised: the row is already committed and the recovery sweep will enqueue it once
+    the broker answers again."""
     from executions.tasks import run_execution
 
     try:
-        run_execution.delay(str(execution_id))
+        if countdown:
+            run_execution.apply_async(args=[str(execution_id)], countdown=countdown)
+        else:
+            run_execution.delay(str(execution_id))
     except Exception:  # the broker's client raises many types; none may lose the row
         logger.warning("Could not enqueue execution %s; the recovery sweep will.", execution_id)
+
+
+def _start_when_committed(execution: Execution, flow: Flow) -> None:
+    """After commit: a parallel flow's row goes straight to the workers; a throttled or
+    sequential one goes through its queue's dispatch, which sends only what may start."""
+    from executions.queues import queue_dispatch
+    from integrations.models import QueueType
+
+    if flow.queue_type == QueueType.PARALLEL:
+        execution_enqueue(execution_id=execution.id)
+        return
+    try:
+        queue_dispatch(instance_id=execution.instance_id, flow_name=flow.name)
+    except Exception:
+        # The row is committed and the caller may already be told so; never fail now.
+        # Its own message lets the claim decide; the sweep covers a broker that is down too.
+        logger.warning("Queue dispatch failed for %s; sending it directly", execution.id)
+        execution_enqueue(execution_id=execution.id)
 
 
 def execution_create(
@@ -67,9 +90,14 @@ def execution_create(
     synchronous: bool = False,
     replay_of: Execution | None = None,
     enqueue: bool = True,
+    dedupe_id: str = "",
+    retry_of: Execution | None = None,
+    attempt: int = 1,
+    arrived_at: datetime | None = None,
+    not_before: datetime | None = None,
 ) -> Execution:
     """Store an execution with its trigger payload (plus the identity fields) and enqueue it
-    once the surrounding transaction commits."""
+    once the surrounding transaction commits (see ``executions.queues`` for the order)."""
     execution_id = uuid.uuid4()
     trigger_payload = {
         **payload,
@@ -87,9 +115,14 @@ def execution_create(
             trigger_payload=trigger_payload,
             synchronous=synchronous,
             replay_of=replay_of,
+            dedupe_id=dedupe_id,
+            retry_of=retry_of,
+            attempt=attempt,
+            arrived_at=arrived_at or timezone.now(),
+            not_before=not_before,
         )
         if enqueue:
-            transaction.on_commit(lambda: execution_enqueue(execution_id=execution_id))
+            transaction.on_commit(lambda: _start_when_committed(execution, flow))
     return execution
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -9,11 +10,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from executions.models import Execution, TriggerKind
+from executions.queues import queue_lock
 from executions.services import execution_create
+from integrations.models import Flow
+from triggers.payloads import payload_field
 from triggers.routing import Target
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_DEDUPE_ID_LENGTH = 500
+SUPERSEDED_ERROR = "Retry canceled: superseded by a newer execution with the same dedupe id"
 
 
 def _first_delivery(*, endpoint_token: str, key: str) -> Execution | None:
@@ -40,6 +46,10 @@ def webhook_accept(
 ) -> tuple[Execution, bool]:
     """Store and enqueue the execution; returns it and whether it is new.
 
+    With the flow's ``queue.dedupeIdField``, a request whose id matches an execution of
+    the same instance flow that is still queued or running starts nothing and is answered
+    with that execution; it cancels pending retries of earlier work with that id.
+
     A key seen on this endpoint within 24 h returns the first execution and starts
     nothing. Two concurrent requests with one key meet at the unique constraint: the
     loser's transaction rolls back whole (its execution and its enqueue with it) and it
@@ -52,8 +62,15 @@ def webhook_accept(
         first = _first_delivery(endpoint_token=token, key=idempotency_key)
         if first is not None:
             return first, False
+    dedupe_id = dedupe_id_read(flow=target.flow, payload=payload)
     try:
         with transaction.atomic():
+            if dedupe_id:
+                # Under the queue's lock, so two requests with one id cannot both start.
+                queue_lock(instance_id=target.instance.pk, flow_name=target.flow.name)
+                pending = _dedupe_pending(target=target, dedupe_id=dedupe_id)
+                if pending is not None:
+                    return pending, False
             if idempotency_key:
                 # A record past the window no longer counts; make room for the new one.
                 IdempotencyRecord.objects.filter(
@@ -67,6 +84,7 @@ def webhook_accept(
                 trigger_kind=TriggerKind.WEBHOOK,
                 payload=payload,
                 synchronous=synchronous,
+                dedupe_id=dedupe_id,
             )
             if idempotency_key:
                 IdempotencyRecord.objects.create(
@@ -80,6 +98,40 @@ def webhook_accept(
             raise
         return first, False
     return execution, True
+
+
+def dedupe_id_read(*, flow: Flow, payload: dict[str, Any]) -> str:
+    """The flow's ``queue.dedupeIdField`` read from the payload; "" when unset or absent."""
+    if not flow.queue_dedupe_id_field:
+        return ""
+    value = payload_field(payload, flow.queue_dedupe_id_field)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    elif not isinstance(value, str):
+        value = json.dumps(value, sort_keys=True, default=str)
+    return value[:MAX_DEDUPE_ID_LENGTH]
+
+
+def _dedupe_pending(*, target: Target, dedupe_id: str) -> Execution | None:
+    """What a request with this dedupe id meets: pending *retries* of earlier work are
+    superseded (canceled) by the newer request; a first attempt still queued, or any
+    attempt running, is the execution the request is answered with."""
+    from executions.models import ExecutionStatus
+    from executions.queues import executions_cancel_queued_rows
+
+    same = Execution.objects.filter(
+        instance=target.instance, flow__name=target.flow.name, dedupe_id=dedupe_id
+    )
+    executions_cancel_queued_rows(
+        rows=same.filter(retry_of__isnull=False), reason=SUPERSEDED_ERROR, dispatch=False
+    )
+    return (
+        same.filter(status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING))
+        .order_by("created_at")
+        .first()
+    )
 
 
 def idempotency_records_prune() -> int:

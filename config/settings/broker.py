@@ -7,6 +7,7 @@ accepted work; a lost message costs latency, never data (see executions.recovery
 """
 
 from .env import DATA_DIR, env_str
+from .triggerfish import TRIGGERFISH_RECOVERY_SWEEP_SECONDS
 
 REDIS_URL = env_str("REDIS_URL", "")
 
@@ -47,7 +48,10 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-executions": {
         "task": "executions.requeue_stale",
-        "schedule": 60.0,
+        # Often, so a dead worker's run is failed (or retried) within seconds; each pass is a
+        # few indexed queries, and a stale row is still re-sent at most once per
+        # TRIGGERFISH_REQUEUE_AFTER_SECONDS.
+        "schedule": TRIGGERFISH_RECOVERY_SWEEP_SECONDS,
     },
     # Results past TRIGGERFISH_RESULT_RETENTION_DAYS; hourly so a day's backlog drains in
     # batches and the embedded notify markers stay few.

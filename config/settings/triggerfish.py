@@ -39,3 +39,18 @@ TRIGGERFISH_DATA_DIR = DATA_DIR
 TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS = env_int(
     "TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS", 3600, minimum=60
 )
+# A worker stamps the executions it runs this often; one whose stamp is older than
+# TRIGGERFISH_LOST_HEARTBEAT_SECONDS is taken for lost (its worker died) and failed by the
+# recovery sweep, which runs every TRIGGERFISH_RECOVERY_SWEEP_SECONDS from beat.
+TRIGGERFISH_HEARTBEAT_SECONDS = env_float("TRIGGERFISH_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+TRIGGERFISH_LOST_HEARTBEAT_SECONDS = env_float(
+    "TRIGGERFISH_LOST_HEARTBEAT_SECONDS", 30.0, minimum=1.0
+)
+if TRIGGERFISH_LOST_HEARTBEAT_SECONDS < 2 * TRIGGERFISH_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "Environment variable TRIGGERFISH_LOST_HEARTBEAT_SECONDS must be at least twice "
+        "TRIGGERFISH_HEARTBEAT_SECONDS, or a live run could be taken for lost."
+    )
+TRIGGERFISH_RECOVERY_SWEEP_SECONDS = env_float(
+    "TRIGGERFISH_RECOVERY_SWEEP_SECONDS", 15.0, minimum=1.0
+)
