@@ -77,7 +77,7 @@ def execution_of(response: Any) -> Execution:
 def test_sync_flow_answers_303_to_the_result_which_get_returns_as_json(backend, sync_flow, client):
     url = sync_flow([step("flow.return", data="{{ trigger.body.data }}")])
     response = client.post(url, data=b'{"renderId": 51266}', content_type="application/json")
-    assert response.status_code == 303
+    assert response.status_code == 303, response.content
     assert response.content == b""
     execution = execution_of(response)
     assert execution.status == "succeeded" and execution.synchronous
