@@ -166,6 +166,7 @@ class InstanceWizardForm(forms.Form):
         elif kind == ConfigVariableType.JSON:
             field_ = forms.CharField(
                 required=False,
+                strip=False,
                 initial="" if current is None else json.dumps(current, indent=2),
                 widget=forms.Textarea(
                     attrs={**attrs, "rows": 6, "spellcheck": "false", "data-json-editor": ""}
@@ -300,7 +301,8 @@ class InstanceWizardForm(forms.Form):
             if text in ("", None):
                 return None
             try:
-                return json.loads(text)
+                # The text as typed, so line and column match what the user sees.
+                return json.loads(raw)
             except json.JSONDecodeError as error:
                 raise ValueError(
                     f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
