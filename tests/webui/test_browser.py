@@ -165,6 +165,10 @@ def test_customer_configures_deploys_and_sees_a_webhook_run(
     expect(schedule).to_contain_text("Every weekday at 08:30 (America/Chicago)")
     expect(schedule.locator("ol li")).to_have_count(5)
     screenshots.take(page, "deployed")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, no overflow
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshots.take(page, "deployed-phone")
+    page.set_viewport_size({"width": 1200, "height": 860})
 
     # Invoke the copied URL with the revealed key; the run shows up in the history ------
     response = httpx.post(
