@@ -105,6 +105,7 @@ class InstanceAdmin(admin.ModelAdmin):
         "enabled",
         "config_values_masked",
         "webhook_urls",
+        "schedule_next_runs",
         "deployed_at",
         "removed_at",
         "created_at",
@@ -114,6 +115,7 @@ class InstanceAdmin(admin.ModelAdmin):
         "enabled",
         "config_values_masked",
         "webhook_urls",
+        "schedule_next_runs",
         "deployed_at",
         "removed_at",
         "created_at",
@@ -148,6 +150,30 @@ class InstanceAdmin(admin.ModelAdmin):
             return "No webhook flows"
         return format_html_join(
             "", "<div><strong>{}</strong>: <code>{}</code></div>", sorted(urls.items())
+        )
+
+    @admin.display(description="Schedules")
+    def schedule_next_runs(self, obj: Instance) -> str:
+        """Each schedule flow in words with its next five fire times, from the API's own
+        ``nextRuns`` (the same computation the wizard previews)."""
+        from api.serializers import InstanceDetailSerializer
+        from integrations.schedules import schedule_describe
+
+        if not obj.pk:
+            return "—"
+        rows = [
+            (
+                flow["name"],
+                schedule_describe(flow["schedule"]),
+                ", ".join(flow["nextRuns"]) or "never",
+            )
+            for flow in InstanceDetailSerializer(obj).data["flows"]
+            if flow["schedule"]
+        ]
+        if not rows:
+            return "No schedule flows"
+        return format_html_join(
+            "", "<div><strong>{}</strong>: {}<br><small>Next runs: {}</small></div>", rows
         )
 
 

@@ -244,3 +244,14 @@ def test_execution_filter_with_a_bad_instance_id_is_empty_not_500(client, staff_
     client.force_login(staff_user)
     response = client.get(reverse("admin:executions_execution_changelist") + "?instance=nope")
     assert response.status_code == 200
+
+
+def test_instance_page_shows_schedules_with_their_next_runs(client, staff_user, objects):
+    import time_machine
+
+    client.force_login(staff_user)
+    url = reverse("admin:instances_instance_change", args=[objects["instance"].pk])
+    with time_machine.travel("2026-03-06 12:01:00+00:00", tick=False):
+        page = client.get(url).content.decode()
+    assert "<strong>Tick</strong>: Every 5 minutes" in page
+    assert "Next runs: 2026-03-06T12:05:00+00:00, 2026-03-06T12:10:00+00:00" in page
