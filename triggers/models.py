@@ -116,3 +116,28 @@ class ScheduleFire(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow_name} @ {self.scheduled_time:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+
+class EndpointActivity(models.Model):
+    """Requests to one endpoint in one minute: counts by answer and a latency histogram
+    (upper bounds in ``triggers.activity.LATENCY_BUCKETS_MS``). Written in batches by each
+    web process, read by the admin's activity view."""
+
+    endpoint_token = models.CharField(max_length=64)
+    minute = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    status_2xx = models.PositiveIntegerField(default=0)
+    status_3xx = models.PositiveIntegerField(default=0)
+    status_4xx = models.PositiveIntegerField(default=0)
+    status_429 = models.PositiveIntegerField(default=0)
+    status_5xx = models.PositiveIntegerField(default=0)
+    latency_histogram = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name_plural = "endpoint activity"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint_token", "minute"], name="activity_per_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"…{self.endpoint_token[-6:]} {self.minute:%H:%M}: {self.requests}"

@@ -107,6 +107,8 @@ class WebhookView(View):
             endpoint = endpoint_find(token)
             if endpoint is None:
                 return error_response("Unknown endpoint.", 404)
+            # Known endpoints only: random tokens must not grow the activity table.
+            request.endpoint_token = endpoint.token
             limit = endpoint_rate_limit(endpoint)
             decision = rate_limit_hit(token=endpoint.token, limit=limit)
             if not decision.allowed:
