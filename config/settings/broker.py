@@ -13,6 +13,11 @@ REDIS_URL = env_str("REDIS_URL", "")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    from kombu.transport import TRANSPORT_ALIASES
+
+    # Writes each message atomically; the stock transport lets a consumer in another
+    # process read a half-written one (config/filesystem_broker.py).
+    TRANSPORT_ALIASES["filesystem"] = "config.filesystem_broker:Transport"
     _broker_dir = DATA_DIR / "broker"
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
