@@ -20,13 +20,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from executions import services
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
 from executions.queues import Claim, execution_claim, queue_dispatch_safely
 from executions.results import step_result_attach, step_result_serialize
 from executions.retries import execution_retry_schedule
-from executions.services import execution_enqueue
 from integrations.components.context import (
     ActionContext,
     ExecutionLogger,
@@ -56,7 +56,7 @@ def execution_run(*, execution_id: str) -> None:
     if claim is Claim.NOT_DUE and execution is not None and execution.not_before:
         # Early (a clock ahead of this one, or a redelivery): ask again when it is due.
         wait = (execution.not_before - timezone.now()).total_seconds()
-        execution_enqueue(execution_id=execution_id, countdown=max(wait, 0.05))
+        services.execution_enqueue(execution_id=execution_id, countdown=max(wait, 0.05))
         return
     if claim is not Claim.CLAIMED:
         # Already run, running, canceled, or held back by its queue; whoever frees the
