@@ -11,6 +11,7 @@ import json
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from instances.models import ApiKey, Customer, CustomerUser, Instance
@@ -148,8 +149,24 @@ class InstanceAdmin(admin.ModelAdmin):
         urls = instance_webhook_context(obj)["webhookUrls"]
         if not urls:
             return "No webhook flows"
+        endpoints = {e.flow_name: e.pk for e in obj.endpoints.all()}
+        rows = []
+        for flow_name, url in sorted(urls.items()):
+            endpoint_id = endpoints.get(flow_name) or endpoints.get("")
+            test = (
+                reverse("admin:triggers_endpoint_test", args=[endpoint_id]) if endpoint_id else ""
+            )
+            activity = (
+                reverse("admin:triggers_endpoint_activity", args=[endpoint_id])
+                if endpoint_id
+                else ""
+            )
+            rows.append((flow_name, url, test, activity))
         return format_html_join(
-            "", "<div><strong>{}</strong>: <code>{}</code></div>", sorted(urls.items())
+            "",
+            '<div><strong>{}</strong>: <code>{}</code> <a href="{}">Test this flow</a> · '
+            '<a href="{}">Activity</a></div>',
+            rows,
         )
 
     @admin.display(description="Schedules")
