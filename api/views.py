@@ -328,13 +328,18 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "*/*"): bytes})
     @action(detail=True, methods=["get"])
     def result(self, request: Request, pk: str | None = None) -> HttpResponse:
-        from executions.results import execution_final_result
-        from triggers.responses import result_response
+        from executions.results import execution_final_result, execution_stopped_early
+        from triggers.responses import error_response, result_response
 
         execution = self.get_object()
         if not execution.is_finished:
             return Response({"status": execution.status}, status=status.HTTP_202_ACCEPTED)
-        return result_response(execution_final_result(execution))
+        if execution.status != ExecutionStatus.SUCCEEDED:
+            # As a synchronous caller is answered for a run that did not succeed.
+            return error_response(execution.error or f"The run was {execution.status}.", 400)
+        return result_response(
+            execution_final_result(execution), stopped=execution_stopped_early(execution)
+        )
 
     @extend_schema(responses={(200, "*/*"): bytes})
     @action(detail=True, methods=["get"], url_path=r"steps/(?P<position>[0-9]+)/result")

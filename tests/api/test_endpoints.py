@@ -234,3 +234,19 @@ def test_schema_and_docs_are_public(client):
     assert schema.status_code == 200
     assert b"/api/v1/instances/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_result_endpoint_answers_like_a_sync_caller(staff_api, world):
+    from executions.runner import execution_run
+
+    execution = world["execution_a"]
+    execution_run(execution_id=str(execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    response = staff_api.get(f"/api/v1/executions/{execution.pk}/result")
+    assert response.status_code == 200
+    execution.status, execution.error = "failed", "The widget is not in the database"
+    execution.save(update_fields=["status", "error"])
+    failed = staff_api.get(f"/api/v1/executions/{execution.pk}/result")
+    assert failed.status_code == 400
+    assert failed.json() == {"error": "The widget is not in the database"}
