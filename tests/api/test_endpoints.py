@@ -237,14 +237,24 @@ def test_schema_and_docs_are_public(client):
 
 
 def test_result_endpoint_answers_like_a_sync_caller(staff_api, world):
+    from executions.models import TriggerKind
     from executions.runner import execution_run
+    from executions.services import execution_create
 
-    execution = world["execution_a"]
+    instance = world["instance_a"]
+    execution = execution_create(
+        instance=instance,
+        flow=instance.integration.flows.get(name="Echo"),
+        trigger_kind=TriggerKind.WEBHOOK,
+        payload={"body": {"data": {"x": 1}}},
+        enqueue=False,
+    )
     execution_run(execution_id=str(execution.pk))
     execution.refresh_from_db()
-    assert execution.status == "succeeded"
+    assert execution.status == "succeeded", execution.error
     response = staff_api.get(f"/api/v1/executions/{execution.pk}/result")
     assert response.status_code == 200
+    assert response.json() == {"x": 1}
     execution.status, execution.error = "failed", "The widget is not in the database"
     execution.save(update_fields=["status", "error"])
     failed = staff_api.get(f"/api/v1/executions/{execution.pk}/result")
