@@ -12,6 +12,7 @@ from instances.models import ApiKey, Instance
 from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
 from triggers.models import Endpoint
 from triggers.payloads import payload_field
+from triggers.routing_cache import routing_cache
 
 
 class RoutingError(Exception):
@@ -30,13 +31,21 @@ class Target:
 
 
 def endpoint_find(token: str) -> Endpoint | None:
+    """The token's endpoint with its instance, customer, integration and flows loaded;
+    served from the per-process routing cache (triggers.routing_cache) after the first
+    request, unknown tokens included."""
     if not token or len(token) > 64:
         return None
-    return (
+    return routing_cache.get(("endpoint", token), lambda: _endpoint_load(token))
+
+
+def _endpoint_load(token: str) -> Endpoint | None:
+    rows = (
         Endpoint.objects.select_related("instance__integration", "instance__customer")
+        .prefetch_related("instance__integration__flows")
         .filter(token=token)
-        .first()
     )
+    return next(iter(rows), None)
 
 
 def endpoint_rate_limit(endpoint: Endpoint) -> int:
@@ -49,7 +58,19 @@ def endpoint_rate_limit(endpoint: Endpoint) -> int:
 def _routing_integration(endpoint: Endpoint) -> Integration | None:
     if endpoint.instance_id is not None:
         return endpoint.instance.integration
-    return Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
+    return _latest_integration(endpoint.integration_name)
+
+
+def _latest_integration(name: str) -> Integration | None:
+    def load() -> Integration | None:
+        rows = (
+            Integration.objects.filter(name=name)
+            .prefetch_related("flows")
+            .order_by("-version")[:1]
+        )
+        return next(iter(rows), None)
+
+    return routing_cache.get(("integration", name), load)
 
 
 def routing_reads_body(endpoint: Endpoint) -> bool:
@@ -87,30 +108,36 @@ def _instance_check(instance: Instance | None) -> Instance:
 
 
 def _shared_instance(endpoint: Endpoint, payload: dict[str, Any]) -> Instance:
-    integration = (
-        Integration.objects.filter(name=endpoint.integration_name).order_by("-version").first()
-    )
+    integration = _latest_integration(endpoint.integration_name)
     if integration is None or not integration.external_customer_id_field:
         raise RoutingError("Unknown endpoint.")
     external_id = payload_field(payload, integration.external_customer_id_field)
     if external_id is None or isinstance(external_id, dict | list | bytes):
         raise RoutingError("Customer not found: the request names no customer.")
+    instance = routing_cache.get(
+        ("shared", endpoint.integration_name, str(external_id)),
+        lambda: _shared_instance_load(endpoint.integration_name, str(external_id)),
+    )
+    if instance is None:
+        raise RoutingError(f"Customer not found: {str(external_id)[:200]!r}.")
+    return _instance_check(instance)
+
+
+def _shared_instance_load(integration_name: str, external_id: str) -> Instance | None:
     # One customer may hold several instances of the integration; the newest deployed,
     # not removed one answers the shared URL (see docs/webhooks.md).
     candidates = (
         Instance.objects.live()
         .select_related("integration", "customer")
+        .prefetch_related("integration__flows")
         .filter(
-            customer__external_id=str(external_id),
-            integration__name=endpoint.integration_name,
+            customer__external_id=external_id,
+            integration__name=integration_name,
             deployed_at__isnull=False,
         )
-        .order_by("-deployed_at")
+        .order_by("-deployed_at")[:1]
     )
-    instance = candidates.first()
-    if instance is None:
-        raise RoutingError(f"Customer not found: {str(external_id)[:200]!r}.")
-    return _instance_check(instance)
+    return next(iter(candidates), None)
 
 
 def target_resolve(endpoint: Endpoint, payload: dict[str, Any]) -> Target:
@@ -142,12 +169,20 @@ def api_key_check(*, instance: Instance, flow: Flow, provided: str | None) -> No
     if security == EndpointSecurity.UNSECURED:
         return
     if security == EndpointSecurity.ORGANIZATION:
-        keys = list(ApiKey.objects.filter(instance__isnull=True).values_list("key", flat=True))
+        keys = routing_cache.get(
+            ("organization-keys",),
+            lambda: list(
+                ApiKey.objects.filter(instance__isnull=True).values_list("key", flat=True)
+            ),
+        )
     else:
-        keys = list(
-            ApiKey.objects.filter(instance=instance, flow_name=flow.name).values_list(
-                "key", flat=True
-            )
+        keys = routing_cache.get(
+            ("keys", instance.pk, flow.name),
+            lambda: list(
+                ApiKey.objects.filter(instance=instance, flow_name=flow.name).values_list(
+                    "key", flat=True
+                )
+            ),
         )
         if security == EndpointSecurity.CUSTOMER_OPTIONAL and not keys:
             return

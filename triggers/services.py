@@ -64,7 +64,9 @@ def webhook_accept(
             return first, False
     dedupe_id = dedupe_id_read(flow=target.flow, payload=payload)
     try:
-        with transaction.atomic():
+        # A savepoint only where an IntegrityError is caught below (the key's record) or
+        # the queue lock is taken; a plain accept is one INSERT in one transaction.
+        with transaction.atomic(savepoint=bool(idempotency_key or dedupe_id)):
             if dedupe_id:
                 # Under the queue's lock, so two requests with one id cannot both start.
                 queue_lock(instance_id=target.instance.pk, flow_name=target.flow.name)
