@@ -1,0 +1,274 @@
+"""Query counts: the webhook hot path asks the database only to store, and no list (API or
+admin) makes a query per row.
+
+Lists are measured with one row of everything, then again with several more: the count
+must not grow with the rows (django_assert_max_num_queries with the one-row count).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from executions.models import Execution, TriggerKind
+from executions.services import execution_create
+from instances.services import (
+    api_key_add,
+    instance_enable,
+    instance_pause,
+    instance_remove,
+    organization_api_key_add,
+)
+from tests.api.conftest import _client_for
+from tests.fixtures.domain import definition
+from triggers.activity import recorder
+from triggers.models import Endpoint
+from triggers.routing_cache import RoutingCache, routing_cache
+
+pytestmark = pytest.mark.django_db
+
+BODY = json.dumps({"event": "order.created", "data": {"id": 1}})
+
+
+def post(client, url: str, **kwargs):
+    return client.post(url, data=BODY, content_type="application/json", **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _activity_written_before_each_measure(monkeypatch):
+    # The endpoint activity batch is written every few seconds by whichever request comes
+    # then; a measured request must not be the one.
+    recorder.flush()
+    monkeypatch.setattr("triggers.activity.FLUSH_SECONDS", 3600.0)
+
+
+def sql(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.fixture
+def echo(make_integration, make_instance):
+    instance = make_instance(make_integration())
+    return instance, f"/trigger/{Endpoint.objects.get(instance=instance).token}"
+
+
+# The webhook hot path ---------------------------------------------------------------------
+
+
+def test_known_token_async_post_is_one_insert(client, echo):
+    _, url = echo
+    assert post(client, url).status_code == 200  # first request: the token is resolved
+    with CaptureQueriesContext(connection) as captured:
+        response = post(client, url)
+    assert response.status_code == 200
+    queries = sql(captured)
+    assert len(queries) == 1, queries
+    assert queries[0].startswith('INSERT INTO "executions_execution"')
+
+
+def test_unknown_token_asks_the_database_once(client, django_assert_max_num_queries):
+    url = "/trigger/" + "x" * 32
+    assert post(client, url).status_code == 404
+    with django_assert_max_num_queries(0):
+        assert post(client, url).status_code == 404
+
+
+def test_keys_and_shared_routing_are_cached_too(
+    client, make_integration, make_instance, customer_a, customer_b
+):
+    spec = definition(
+        name="Shared",
+        endpointType="shared_instance",
+        routing={"flowNameField": "headers.x-flow", "externalCustomerIdField": "body.data.account"},
+    )
+    spec["flows"][0]["trigger"]["endpointSecurity"] = "customer_required"
+    integration = make_integration(spec)
+    instance = make_instance(integration, customer=customer_a)
+    make_instance(integration, customer=customer_b)
+    key = instance.api_keys.get().key
+    url = f"/trigger/{Endpoint.objects.get(integration_name='Shared').token}"
+    body = json.dumps({"account": "acme"})
+
+    def send():
+        return client.post(
+            url,
+            data=body,
+            content_type="application/json",
+            headers={"Api-Key": key, "X-Flow": "Echo"},
+        )
+
+    assert send().status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert send().status_code == 200
+    assert len(captured) == 1, sql(captured)
+
+
+def test_organization_keys_are_cached(client, make_integration, make_instance):
+    spec = definition()
+    spec["flows"][0]["trigger"]["endpointSecurity"] = "organization"
+    instance = make_instance(make_integration(spec))
+    url = f"/trigger/{Endpoint.objects.get(instance=instance).token}"
+    key = organization_api_key_add().key
+    assert post(client, url, headers={"Api-Key": key, "X-Flow": "Echo"}).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert post(client, url, headers={"Api-Key": key, "X-Flow": "Echo"}).status_code == 200
+    assert len(captured) == 1, sql(captured)
+
+
+# What changes routing takes effect on the next request -------------------------------------
+
+
+def test_pause_enable_and_remove_take_effect_on_the_next_request(client, echo):
+    instance, url = echo
+    assert post(client, url).status_code == 200
+    instance_pause(instance=instance)
+    paused = post(client, url)
+    assert paused.status_code == 404
+    assert paused.json() == {"error": "Instance is paused."}
+    instance_enable(instance=instance)
+    assert post(client, url).status_code == 200
+    instance_remove(instance=instance)
+    assert post(client, url).status_code == 404
+
+
+def test_a_new_key_is_required_on_the_next_request(client, echo):
+    instance, url = echo
+    assert post(client, url).status_code == 200  # customer_optional, no key yet
+    key = api_key_add(instance=instance, flow_name="Echo").key
+    assert post(client, url).status_code == 401
+    assert post(client, url, headers={"Api-Key": key, "X-Flow": "Echo"}).status_code == 200
+
+
+def test_another_process_drops_its_entries_when_a_change_commits(
+    echo, django_capture_on_commit_callbacks
+):
+    """Another web process is another RoutingCache; it sees the shared version move (Redis
+    or the stamp file) at its next check, at most CHECK_SECONDS later."""
+    instance, _ = echo
+    other = RoutingCache()
+    loads = []
+
+    def load():
+        loads.append(1)
+        return "resolved"
+
+    assert other.get("key", load) == other.get("key", load) == "resolved"
+    assert len(loads) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        instance_pause(instance=instance)
+    assert other.get("key", load) == "resolved"  # within CHECK_SECONDS: not read yet
+    other._checked_at = float("-inf")  # CHECK_SECONDS later
+    other.get("key", load)
+    assert len(loads) == 2
+
+
+def test_a_change_while_loading_is_not_cached():
+    cache = RoutingCache()
+
+    def load_during_a_change():
+        cache.clear()  # what a concurrent save does
+        return "old"
+
+    assert cache.get("key", load_during_a_change) == "old"
+    assert cache.get("key", lambda: "new") == "new"
+
+
+def test_saving_any_routing_row_clears_the_cache(echo, client):
+    instance, url = echo
+    post(client, url)
+    assert len(routing_cache) > 0
+    instance.customer.save()
+    assert len(routing_cache) == 0
+
+
+# Lists: as many queries for N rows as for one --------------------------------------------
+
+
+def _add_world(make_integration, make_instance, customer, index: int) -> None:
+    spec = definition(name=f"Integration {index}")
+    spec["flows"].append({**spec["flows"][0], "name": "Second"})
+    spec["flows"][0]["trigger"]["endpointSecurity"] = "customer_required"
+    integration = make_integration(spec)
+    instance = make_instance(integration, customer=customer, name=f"Instance {index}")
+    api_key_add(instance=instance, flow_name="Second")
+    for flow in integration.flows.all():
+        execution = execution_create(
+            instance=instance,
+            flow=flow,
+            trigger_kind=TriggerKind.WEBHOOK,
+            payload={"body": {"data": {"n": index}}},
+            enqueue=False,
+        )
+        Execution.objects.filter(pk=execution.pk).update(status="succeeded")
+
+
+API_LISTS = [
+    "/api/v1/integrations/",
+    "/api/v1/customers/",
+    "/api/v1/instances/",
+    "/api/v1/executions/",
+]
+
+
+@pytest.mark.parametrize("persona", ["staff_user", "user_a"])
+def test_api_lists_do_not_query_per_row(
+    request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
+):
+    from instances.models import Customer
+
+    api = _client_for(request.getfixturevalue(persona))
+    _add_world(make_integration, make_instance, customer_a, 0)
+    single = {}
+    for url in API_LISTS:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(url)
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) >= 1, url
+        single[url] = len(captured)
+    for index in range(1, 6):
+        customer = Customer.objects.create(name=f"Customer {index}", external_id=f"c{index}")
+        _add_world(make_integration, make_instance, customer, index)
+        _add_world(make_integration, make_instance, customer_a, 10 + index)
+    for url in API_LISTS:
+        with django_assert_max_num_queries(single[url]):
+            response = api.get(url)
+        assert response.status_code == 200
+        # A customer's user sees their own customer only; every other list has grown.
+        expected = 1 if (url == "/api/v1/customers/" and persona == "user_a") else 2
+        assert len(response.json()["results"]) >= expected, url
+
+
+ADMIN_MODELS = [
+    "integrations/integration",
+    "integrations/flow",
+    "instances/customer",
+    "instances/instance",
+    "instances/apikey",
+    "executions/execution",
+    "triggers/endpoint",
+]
+
+
+def test_admin_changelists_do_not_query_per_row(
+    client, staff_user, make_integration, make_instance, customer_a, django_assert_max_num_queries
+):
+    from instances.models import Customer
+
+    client.force_login(staff_user)
+    _add_world(make_integration, make_instance, customer_a, 0)
+    single = {}
+    for model in ADMIN_MODELS:
+        url = f"/admin/{model}/"
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        single[model] = len(captured)
+    for index in range(1, 6):
+        customer = Customer.objects.create(name=f"Customer {index}", external_id=f"c{index}")
+        _add_world(make_integration, make_instance, customer, index)
+    for model in ADMIN_MODELS:
+        with django_assert_max_num_queries(single[model]):
+            assert client.get(f"/admin/{model}/").status_code == 200
