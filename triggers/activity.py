@@ -93,9 +93,13 @@ class _Recorder:
             return
         try:
             _write(pending)
-        except DatabaseError:
+        except DatabaseError as error:
             # Activity is telemetry: losing a batch must never fail a request.
-            logger.warning("Could not write endpoint activity (%d rows)", len(pending))
+            logger.warning(
+                "Could not write endpoint activity (%d rows): %s",
+                len(pending),
+                type(error).__name__,
+            )
 
 
 def _write(pending: dict[tuple[str, datetime], dict[str, Any]]) -> None:
@@ -134,7 +138,18 @@ def _write(pending: dict[tuple[str, datetime], dict[str, Any]]) -> None:
 
 
 recorder = _Recorder()
-atexit.register(recorder.flush)
+
+
+def _flush_at_exit() -> None:
+    # At interpreter exit the database may already be gone (a test run dropped its
+    # database, a server is shutting down): counts still pending are telemetry, not work.
+    try:
+        recorder.flush()
+    except Exception:  # noqa: S110 - nothing useful can be done this late
+        pass
+
+
+atexit.register(_flush_at_exit)
 
 
 def _percentile(histogram: list[int], fraction: float) -> float | None:
