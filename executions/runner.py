@@ -92,8 +92,6 @@ def _config_vars(execution: Execution) -> dict[str, Any]:
 def execution_scope(execution: Execution) -> dict[str, Any]:
     """What references may read during this run (SPEC §2 "References")."""
     instance = execution.instance
-    customer = execution.customer
-    integration = execution.integration
     flow = execution.flow
     # Computed at run time so a flow sees the instance's current URLs and keys, including
     # those added after the execution was accepted. A payload that carries its own (deploy
@@ -104,18 +102,12 @@ def execution_scope(execution: Execution) -> dict[str, Any]:
         "trigger": trigger,
         "configVars": _config_vars(execution),
         "steps": {},
-        "instance": {"id": str(instance.id), "name": instance.name},
-        "customer": {
-            "id": str(customer.id),
-            "name": customer.name,
-            "externalId": customer.external_id,
-        },
-        "integration": {
-            "id": str(integration.id),
-            "name": integration.name,
-            "version": integration.version,
-        },
-        "flow": {"id": str(flow.id), "name": flow.name},
+        **services.identity_fields(
+            instance=instance,
+            flow=flow,
+            integration=execution.integration,
+            customer=execution.customer,
+        ),
         "execution": {
             "id": str(execution.id),
             "attempt": execution.attempt,

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, TriggerKind
-from instances.models import Instance
-from integrations.models import Flow
+from instances.models import Customer, Instance
+from integrations.models import Flow, Integration
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +26,19 @@ logger = logging.getLogger(__name__)
 IDENTITY_KEYS = ("executionId", "customer", "instance", "integration", "flow", "startedAt")
 
 
-def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow) -> dict[str, Any]:
-    """The fields every trigger payload carries (SPEC §3)."""
-    customer = instance.customer
-    integration = instance.integration
+def identity_fields(
+    *,
+    instance: Instance,
+    flow: Flow,
+    integration: Integration | None = None,
+    customer: Customer | None = None,
+) -> dict[str, Any]:
+    """``customer``, ``instance``, ``integration`` and ``flow`` as payloads and references
+    show them. ``integration`` defaults to the version the instance runs now; callers that
+    hold the rows already pass them, to save the queries."""
+    customer = customer or instance.customer
+    integration = integration or instance.integration
     return {
-        "executionId": str(execution_id),
         "customer": {
             "id": str(customer.id),
             "name": customer.name,
@@ -44,6 +51,14 @@ def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow)
             "version": integration.version,
         },
         "flow": {"id": str(flow.id), "name": flow.name},
+    }
+
+
+def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow) -> dict[str, Any]:
+    """The fields every trigger payload carries (SPEC §3)."""
+    return {
+        "executionId": str(execution_id),
+        **identity_fields(instance=instance, flow=flow),
         "startedAt": timezone.now().isoformat(),
     }
 

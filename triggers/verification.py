@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from executions.services import identity_fields
 from instances.models import Instance
 from integrations.components.context import InputError, action_inputs_prepare
 from integrations.components.registry import Trigger, get_trigger
@@ -44,21 +45,7 @@ class GateOutcome:
 
 
 def _identity(instance: Instance, flow: Flow) -> dict[str, Any]:
-    customer, integration = instance.customer, instance.integration
-    return {
-        "instance": {"id": str(instance.id), "name": instance.name},
-        "customer": {
-            "id": str(customer.id),
-            "name": customer.name,
-            "externalId": customer.external_id,
-        },
-        "integration": {
-            "id": str(integration.id),
-            "name": integration.name,
-            "version": integration.version,
-        },
-        "flow": {"id": str(flow.id), "name": flow.name},
-    }
+    return identity_fields(instance=instance, flow=flow)
 
 
 def _settings_resolve(settings: dict[str, Any], instance: Instance, flow: Flow) -> dict[str, Any]:
