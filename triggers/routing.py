@@ -64,9 +64,7 @@ def _routing_integration(endpoint: Endpoint) -> Integration | None:
 def _latest_integration(name: str) -> Integration | None:
     def load() -> Integration | None:
         rows = (
-            Integration.objects.filter(name=name)
-            .prefetch_related("flows")
-            .order_by("-version")[:1]
+            Integration.objects.filter(name=name).prefetch_related("flows").order_by("-version")[:1]
         )
         return next(iter(rows), None)
 

@@ -81,8 +81,7 @@ def _shared_version_bump() -> None:
             _redis(settings.REDIS_URL).incr(VERSION_KEY)
         except Exception as error:
             logger.warning(
-                "Could not publish a routing change (%s); other web processes see it within "
-                "%.0f s",
+                "Could not publish a routing change (%s); other web processes see it within %.0f s",
                 type(error).__name__,
                 ENTRY_TTL_SECONDS,
             )
