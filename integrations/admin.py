@@ -49,30 +49,32 @@ _PATH_FIELDS = (
 )
 
 
-FLOW_FORM_FIELDS = (
-    "integration",
-    "name",
-    "position",
-    "description",
-    "trigger_type",
-    "trigger_inputs",
-    "synchronous",
-    "endpoint_security",
-    "schedule",
-    "hmac",
-    "response_status_code",
-    "response_content_type",
-    "response_headers",
-    "response_body",
-    "queue_type",
-    "queue_concurrency_limit",
-    "queue_dedupe_id_field",
-    "singleton",
-    "retry_max_attempts",
-    "retry_delay_seconds",
-    "retry_exponential_backoff",
-    "sync_timeout_seconds",
+# The flow form's sections; the form's fields are exactly these, in this order.
+FLOW_FIELDSETS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
+    (None, ("integration", "name", "position", "description")),
+    (
+        "Trigger",
+        ("trigger_type", "trigger_inputs", "synchronous", "endpoint_security", "schedule", "hmac"),
+    ),
+    (
+        "Custom async response",
+        ("response_status_code", "response_content_type", "response_headers", "response_body"),
+    ),
+    (
+        "Queue, retries and timing",
+        (
+            "queue_type",
+            "queue_concurrency_limit",
+            "queue_dedupe_id_field",
+            "singleton",
+            "retry_max_attempts",
+            "retry_delay_seconds",
+            "retry_exponential_backoff",
+            "sync_timeout_seconds",
+        ),
+    ),
 )
+FLOW_FORM_FIELDS = tuple(name for _, names in FLOW_FIELDSETS for name in names)
 
 
 class FlowAdminForm(forms.ModelForm):
@@ -193,45 +195,4 @@ class FlowAdmin(admin.ModelAdmin):
     list_filter = ("trigger_type", "queue_type")
     search_fields = ("name", "integration__name")
     inlines = [StepInline]
-    fieldsets = (
-        (None, {"fields": ("integration", "name", "position", "description")}),
-        (
-            "Trigger",
-            {
-                "fields": (
-                    "trigger_type",
-                    "trigger_inputs",
-                    "synchronous",
-                    "endpoint_security",
-                    "schedule",
-                    "hmac",
-                )
-            },
-        ),
-        (
-            "Custom async response",
-            {
-                "fields": (
-                    "response_status_code",
-                    "response_content_type",
-                    "response_headers",
-                    "response_body",
-                )
-            },
-        ),
-        (
-            "Queue, retries and timing",
-            {
-                "fields": (
-                    "queue_type",
-                    "queue_concurrency_limit",
-                    "queue_dedupe_id_field",
-                    "singleton",
-                    "retry_max_attempts",
-                    "retry_delay_seconds",
-                    "retry_exponential_backoff",
-                    "sync_timeout_seconds",
-                )
-            },
-        ),
-    )
+    fieldsets = [(title, {"fields": names}) for title, names in FLOW_FIELDSETS]
