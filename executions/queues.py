@@ -34,7 +34,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus
-from integrations.models import QueueType
+from integrations.models import Flow, QueueType
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +108,17 @@ def execution_claim(*, execution_id: Any) -> tuple[Claim, Execution | None]:
     """Turn a queued execution into a running one if its queue lets it start now.
     Exactly one caller can win for a row."""
     now = timezone.now()
-    # The common case in one statement: a due row of a parallel flow.
+    # The common case in one statement: a due row of a parallel flow. The flow is matched
+    # by ``flow_id IN (…)``, not through a join: with a join Django writes
+    # ``WHERE id IN (SELECT …)`` and PostgreSQL, re-checking a row a concurrent claim just
+    # updated, does not re-run that subquery, so both claims would win. Kept on the
+    # updated table itself, ``status = 'queued'`` is re-checked and exactly one wins.
     if (
         Execution.objects.filter(
             _due(now),
             pk=execution_id,
             status=ExecutionStatus.QUEUED,
-            flow__queue_type=QueueType.PARALLEL,
+            flow__in=Flow.objects.filter(queue_type=QueueType.PARALLEL).values("pk"),
         ).update(status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now)
         == 1
     ):

@@ -84,7 +84,7 @@ class _Recorder:
         if due:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, quiet: bool = False) -> None:
         with self._lock:
             pending, self._pending = self._pending, defaultdict(_empty)
             self._count = 0
@@ -95,6 +95,8 @@ class _Recorder:
             _write(pending)
         except DatabaseError as error:
             # Activity is telemetry: losing a batch must never fail a request.
+            if quiet:
+                return
             logger.warning(
                 "Could not write endpoint activity (%d rows): %s",
                 len(pending),
@@ -144,7 +146,7 @@ def _flush_at_exit() -> None:
     # At interpreter exit the database may already be gone (a test run dropped its
     # database, a server is shutting down): counts still pending are telemetry, not work.
     try:
-        recorder.flush()
+        recorder.flush(quiet=True)  # logging may already be shut down
     except Exception:  # noqa: S110 - nothing useful can be done this late
         pass
 

@@ -336,6 +336,8 @@ def test_header_false_forces_a_sync_flow_to_answer_async(sync_flow, client):
     execution = execution_of(response)
     assert response.json() == {"executionId": str(execution.pk)}
     assert execution.synchronous is False
+    # The worker runs it after the answer; let it finish before the database is flushed.
+    assert wait_for_execution(execution.pk).status == "succeeded"
 
 
 def test_a_sync_header_that_is_not_a_boolean_is_400_and_runs_nothing(sync_flow, client):
