@@ -96,11 +96,11 @@ class WebhookView(View):
     post = put = patch = delete = get
 
     def invoke(self, request: HttpRequest, token: str, path_fragment: str) -> HttpResponse:
-        limit = settings.TRIGGERFISH_MAX_BODY_BYTES
+        max_bytes = settings.TRIGGERFISH_MAX_BODY_BYTES
         try:
-            raw_body = read_body(request, limit)
+            raw_body = read_body(request, max_bytes)
         except BodyTooLarge:
-            return error_response(f"Request body exceeds the limit of {limit} bytes.", 413)
+            return error_response(f"Request body exceeds the limit of {max_bytes} bytes.", 413)
         if request.method == "GET":
             raw_body = b""  # SPEC §3: a body sent with GET is ignored
         try:
@@ -109,10 +109,10 @@ class WebhookView(View):
                 return error_response("Unknown endpoint.", 404)
             # Known endpoints only: random tokens must not grow the activity table.
             request.endpoint_token = endpoint.token
-            limit = endpoint_rate_limit(endpoint)
-            decision = rate_limit_hit(token=endpoint.token, limit=limit)
+            per_second = endpoint_rate_limit(endpoint)
+            decision = rate_limit_hit(token=endpoint.token, limit=per_second)
             if not decision.allowed:
-                response = error_response(rate_limit_message(endpoint.token, limit), 429)
+                response = error_response(rate_limit_message(endpoint.token, per_second), 429)
                 response["Retry-After"] = str(decision.retry_after_seconds)
                 return response
             idempotency_key = request.headers.get("Idempotency-Key") or None
