@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db import transaction
 from django.utils import timezone
 
 from executions import services
@@ -37,7 +37,7 @@ from integrations.components.context import (
 from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
-from integrations.references import TemplateError, resolve_inputs
+from integrations.references import TemplateError, resolve_inputs, template_references
 from triggers.endpoints import instance_webhook_context
 from triggers.sync import sync_result_object_store
 
@@ -77,10 +77,29 @@ def execution_run(*, execution_id: str) -> None:
         heartbeat_unregister(execution_id=execution_id)
 
 
-def _flow_with_steps(flow_id: Any) -> Flow:
-    return Flow.objects.prefetch_related(
-        Prefetch("steps", queryset=Step.objects.order_by("position", "id"))
-    ).get(pk=flow_id)
+# What ``instance_webhook_context`` adds to ``trigger`` (four queries): computed only for
+# flows whose steps can read it.
+WEBHOOK_CONTEXT_KEYS = frozenset({"webhookUrls", "webhookApiKeys", "invokeUrl"})
+
+
+def _reads_webhook_context(steps: list[Step] | None) -> bool:
+    """Whether any step's inputs reference ``trigger.webhookUrls``, ``webhookApiKeys``,
+    ``invokeUrl`` or ``trigger`` whole. Only references can: actions are not handed the
+    trigger. Unknown steps, or inputs that do not parse (the step fails on them anyway),
+    count as reading it."""
+    if steps is None:
+        return True
+    for step in steps:
+        try:
+            references = template_references(step.inputs)
+        except Exception:
+            return True
+        for reference in references:
+            if reference.root != "trigger":
+                continue
+            if not reference.segments or reference.segments[0].key in WEBHOOK_CONTEXT_KEYS:
+                return True
+    return False
 
 
 def _config_vars(execution: Execution) -> dict[str, Any]:
@@ -89,15 +108,17 @@ def _config_vars(execution: Execution) -> dict[str, Any]:
     )
 
 
-def execution_scope(execution: Execution) -> dict[str, Any]:
-    """What references may read during this run (SPEC §2 "References")."""
+def execution_scope(execution: Execution, steps: list[Step] | None = None) -> dict[str, Any]:
+    """What references may read during this run (SPEC §2 "References"). Given the flow's
+    ``steps``, the webhook URLs and keys are left out when no step can read them."""
     instance = execution.instance
     flow = execution.flow
     # Computed at run time so a flow sees the instance's current URLs and keys, including
     # those added after the execution was accepted. A payload that carries its own (deploy
     # and remove flows) wins: a remove flow runs after the endpoints are gone and needs the
     # URLs it registered.
-    trigger = {**instance_webhook_context(instance), **(execution.trigger_payload or {})}
+    webhook_context = instance_webhook_context(instance) if _reads_webhook_context(steps) else {}
+    trigger = {**webhook_context, **(execution.trigger_payload or {})}
     return {
         "trigger": trigger,
         "configVars": _config_vars(execution),
@@ -126,8 +147,9 @@ def _error_message(error: Exception) -> str:
 def _run_step(
     *, execution: Execution, step: Step, position: int, scope: dict[str, Any]
 ) -> tuple[StepResult, Any, bool]:
-    """Run one step and store its StepResult. Returns the row, the result value and
-    whether the run stops here."""
+    """Run one step. Returns its StepResult (not saved yet: the caller saves it before the
+    next step starts, or with the final status), the result value and whether the run
+    stops here."""
     started_at = timezone.now()
     stop = False
     value: Any = None
@@ -174,7 +196,6 @@ def _run_step(
     )
     if not error:
         step_result_attach(step_result=step_result, value=value, serialized=serialized)
-    step_result.save()
     return step_result, value, stop
 
 
@@ -182,15 +203,21 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
     execution = Execution.objects.select_related("instance", "customer", "integration", "flow").get(
         pk=execution_id
     )
-    flow = _flow_with_steps(execution.flow_id)
+    flow = execution.flow
+    steps = list(Step.objects.filter(flow_id=flow.id).order_by("position", "id"))
     run_log = ExecutionLogger(execution_id=str(execution.id))
     run_log.info(f"Execution started: flow '{flow.name}'")
     clock = time.monotonic()
-    scope = execution_scope(execution)
+    scope = execution_scope(execution, steps)
     error = ""
     value: Any = None
     stop = False
-    for position, step in enumerate(flow.steps.all()):
+    # The run's last StepResult and log lines, stored in one transaction with the final
+    # status (one commit instead of three); every earlier step's row is saved before the
+    # next step starts.
+    last_result: StepResult | None = None
+    closing_lines: list[ExecutionLog] = []
+    for position, step in enumerate(steps):
         if handle.stopped.is_set():
             # The row left `running` under us (canceled, or failed as lost by the sweep and
             # perhaps retried elsewhere): going on would run the rest of the flow twice.
@@ -201,36 +228,69 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
         )
         if step_result.status == StepStatus.FAILED:
             error = step_result.error
-            ExecutionLog.objects.create(
-                execution=execution,
-                level="error",
-                message=f"Step '{step.name}' failed: {error}",
-                step_name=step.name[:200],
+            last_result = step_result
+            closing_lines.append(
+                _log_line(execution, "error", f"Step '{step.name}' failed: {error}", step.name)
             )
             break
         scope["steps"][step.name] = value
         if stop:
+            last_result = step_result
             status_code = value.get("statusCode") if isinstance(value, dict) else None
-            run_log.info(f"Execution stopped by step '{step.name}' with status {status_code}")
+            closing_lines.append(
+                _log_line(
+                    execution,
+                    "info",
+                    f"Execution stopped by step '{step.name}' with status {status_code}",
+                )
+            )
             break
+        if position == len(steps) - 1:
+            last_result = step_result
+        else:
+            step_result.save()
     status = ExecutionStatus.FAILED if error else ExecutionStatus.SUCCEEDED
     elapsed = time.monotonic() - clock
-    run_log.write(
-        "error" if error else "info",
-        f"Execution finished: {status} in {elapsed:.3f} s",
+    closing_lines.append(
+        _log_line(
+            execution,
+            "error" if error else "info",
+            f"Execution finished: {status} in {elapsed:.3f} s",
+        )
     )
     if execution.synchronous and not error:
         # Written before the status turns final, so a caller woken by the finish finds it.
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
-    _finish(execution.id, status, error, flow)
+    _finish(execution.id, status, error, flow, last_result=last_result, lines=closing_lines)
 
 
-def _finish(execution_id: Any, status: str, error: str, flow: Flow | None = None) -> None:
-    # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that.
-    finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
-        status=status, ended_at=timezone.now(), error=error
+def _log_line(execution: Execution, level: str, message: str, step_name: str = "") -> ExecutionLog:
+    return ExecutionLog(
+        execution=execution, level=level, message=message, step_name=step_name[:200]
     )
-    # After the update has committed (autocommit): a woken waiter reads the final row.
+
+
+def _finish(
+    execution_id: Any,
+    status: str,
+    error: str,
+    flow: Flow | None = None,
+    *,
+    last_result: StepResult | None = None,
+    lines: list[ExecutionLog] | None = None,
+) -> None:
+    # The last step's result, the closing log lines and the final status commit together:
+    # a waiter woken by the finish finds all of them.
+    with transaction.atomic():
+        if last_result is not None:
+            last_result.save()
+        if lines:
+            ExecutionLog.objects.bulk_create(lines)
+        # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that.
+        finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
+            status=status, ended_at=timezone.now(), error=error
+        )
+    # After the update has committed: a woken waiter reads the final row.
     execution_finished_notify(execution_id=execution_id)
     if not finished:
         return
