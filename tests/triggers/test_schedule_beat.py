@@ -23,7 +23,13 @@ from django_celery_beat.models import PeriodicTask
 
 from config.settings.env import DATA_DIR
 from executions.models import Execution, ExecutionStatus, TriggerKind
-from tests.fixtures.worker import ROOT, WorkerProcess, database_url, wait_for_execution
+from tests.fixtures.worker import (
+    ROOT,
+    WorkerProcess,
+    database_url,
+    wait_for_execution,
+    worker_start,
+)
 from tests.triggers.test_schedule_helpers import one_flow_definition
 from triggers.schedules import instance_periodic_tasks
 
@@ -68,28 +74,10 @@ def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instan
         "PYTHONUNBUFFERED": "1",
     }
     celery = [sys.executable, "-m", "celery", "-A", "config"]
-    worker = WorkerProcess(
-        [
-            *celery,
-            "worker",
-            "-P",
-            "threads",
-            "-c",
-            "2",
-            "--loglevel=info",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env,
-    )
+    # Beat publishes to the default queue this worker consumes (CELERY_TASK_DEFAULT_QUEUE).
+    worker = worker_start(queue=queue, name=queue)
     beat = None
     try:
-        worker.wait_ready(READY_SECONDS)
         started = datetime.now(UTC)
         beat = WorkerProcess(
             [
