@@ -50,7 +50,7 @@ def test_the_waiter_wakes_on_the_finish_with_one_query(notify_mode):
     elapsed = time.monotonic() - started
     thread.join()
     assert finished is True
-    assert 0.25 <= elapsed < 2.0  # woken by the announcement, long before the timeout
+    assert 0.25 <= elapsed < 5.0  # woken by the announcement, long before the 10 s timeout
     assert len(queries) == 1  # the one check before waiting: no polling of the database
     assert connection.connection is None  # closed for the wait
 
@@ -75,7 +75,7 @@ def test_the_wait_ends_at_the_timeout(notify_mode):
     execution = execution_make(steps=[])
     started = time.monotonic()
     assert execution_finish_wait(execution_id=execution.pk, timeout=0.3) is False
-    assert 0.3 <= time.monotonic() - started < 1.5
+    assert 0.3 <= time.monotonic() - started < 3.0
 
 
 def test_another_executions_finish_does_not_wake_the_waiter(notify_mode):
