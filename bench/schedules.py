@@ -43,6 +43,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import _pg, machine  # noqa: E402 - the checkout is on sys.path only now
+
 SCHEDULERS = {
     "stock": "django_celery_beat.schedulers:DatabaseScheduler",
     "triggerfish": "triggers.scheduler:TriggerfishScheduler",
@@ -50,19 +53,6 @@ SCHEDULERS = {
 LEAD_SECONDS = 35.0
 TAIL_SECONDS = 25.0
 REDIS_URL = "redis://127.0.0.1:6379/14"
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}"
 
 
 def redis_available() -> bool:
@@ -149,13 +139,6 @@ def main() -> None:
     print(table(results))
     if args.json:
         print(json.dumps(results, indent=2))
-
-
-def _pg(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(statement)
 
 
 def table(results: list[dict]) -> str:

@@ -59,36 +59,41 @@ class ApiKeyInline(admin.TabularInline):
         return masked(obj.key)
 
 
-def _run_lifecycle(modeladmin, request, queryset, operation, verb: str) -> None:
-    done = 0
-    for instance in queryset:
-        try:
-            operation(instance=instance, user=request.user)
-            done += 1
-        except Exception as error:  # each instance reports its own problem
-            modeladmin.message_user(request, f"{instance}: {error}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} instance(s).", messages.SUCCESS)
+def _lifecycle_action(name: str, operation, verb: str, description: str):
+    """An admin action running one lifecycle service per selected instance; each
+    instance's refusal (state, config values) is reported on its own."""
+    from integrations.config_values import ConfigValueError
+
+    def run(modeladmin, request, queryset) -> None:
+        done = 0
+        for instance in queryset:
+            try:
+                operation(instance=instance, user=request.user)
+                done += 1
+            except (InstanceStateError, ConfigValueError) as error:
+                modeladmin.message_user(request, f"{instance}: {error}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{verb} {done} instance(s).", messages.SUCCESS)
+
+    run.__name__ = name  # the action's name in the changelist form
+    return admin.action(description=description)(run)
 
 
-@admin.action(description="Deploy (or redeploy) selected instances")
-def deploy_instances(modeladmin, request, queryset) -> None:
-    _run_lifecycle(modeladmin, request, queryset, instance_deploy, "Deployed")
-
-
-@admin.action(description="Pause selected instances")
-def pause_instances(modeladmin, request, queryset) -> None:
-    _run_lifecycle(modeladmin, request, queryset, instance_pause, "Paused")
-
-
-@admin.action(description="Enable selected instances")
-def enable_instances(modeladmin, request, queryset) -> None:
-    _run_lifecycle(modeladmin, request, queryset, instance_enable, "Enabled")
-
-
-@admin.action(description="Remove selected instances (runs their remove flows)")
-def remove_instances(modeladmin, request, queryset) -> None:
-    _run_lifecycle(modeladmin, request, queryset, instance_remove, "Removed")
+deploy_instances = _lifecycle_action(
+    "deploy_instances", instance_deploy, "Deployed", "Deploy (or redeploy) selected instances"
+)
+pause_instances = _lifecycle_action(
+    "pause_instances", instance_pause, "Paused", "Pause selected instances"
+)
+enable_instances = _lifecycle_action(
+    "enable_instances", instance_enable, "Enabled", "Enable selected instances"
+)
+remove_instances = _lifecycle_action(
+    "remove_instances",
+    instance_remove,
+    "Removed",
+    "Remove selected instances (runs their remove flows)",
+)
 
 
 @admin.register(Instance)

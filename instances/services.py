@@ -211,23 +211,23 @@ def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None)
     )
 
 
-@transaction.atomic
-def instance_pause(*, instance: Instance, user: AbstractBaseUser | None = None) -> Instance:
-    """Stop webhooks (they answer 404) and schedules until the instance is enabled again."""
+def _enabled_set(instance: Instance, enabled: bool) -> Instance:
     _ensure_live(instance)
-    instance.enabled = False
+    instance.enabled = enabled
     instance.save(update_fields=["enabled", "updated_at"])
     _schedules_sync(instance)
     return instance
+
+
+@transaction.atomic
+def instance_pause(*, instance: Instance, user: AbstractBaseUser | None = None) -> Instance:
+    """Stop webhooks (they answer 404) and schedules until the instance is enabled again."""
+    return _enabled_set(instance, False)
 
 
 @transaction.atomic
 def instance_enable(*, instance: Instance, user: AbstractBaseUser | None = None) -> Instance:
-    _ensure_live(instance)
-    instance.enabled = True
-    instance.save(update_fields=["enabled", "updated_at"])
-    _schedules_sync(instance)
-    return instance
+    return _enabled_set(instance, True)
 
 
 @transaction.atomic
