@@ -87,7 +87,11 @@ def execution_results_pruned(execution: Execution) -> bool:
 
 @shared_task(name="executions.prune_results", ignore_result=True)
 def prune_results() -> int:
-    """Beat's entry point (CELERY_BEAT_SCHEDULE): results past retention, old notify markers."""
+    """Beat's entry point (CELERY_BEAT_SCHEDULE): results past retention, old notify
+    markers, and idempotency keys past their 24 h window."""
+    from triggers.services import idempotency_records_prune
+
     pruned = execution_results_prune()
     notify_markers_prune()
+    idempotency_records_prune()
     return pruned

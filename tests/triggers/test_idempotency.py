@@ -51,3 +51,15 @@ def test_an_overlong_key_is_400(client, urls):
     response = client.post(urls["Echo"], headers={"Idempotency-Key": "k" * 256})
     assert response.status_code == 400
     assert not Execution.objects.filter(trigger_kind="webhook").exists()
+
+
+def test_keys_past_the_window_are_pruned_by_the_hourly_task(client, urls):
+    from executions.retention import prune_results
+    from triggers.models import IdempotencyRecord
+
+    with time_machine.travel("2026-11-01 12:00:00Z", tick=False):
+        client.post(urls["Echo"], headers={"Idempotency-Key": "old"})
+    with time_machine.travel("2026-11-02 13:00:00Z", tick=False):
+        client.post(urls["Echo"], headers={"Idempotency-Key": "fresh"})
+        prune_results()
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
