@@ -7,5 +7,8 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("triggerfish")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+# The CELERY_* settings, copied once into a plain module (config/celery_settings.py) when
+# Celery first reads its configuration: every publish reads several keys, and each miss on
+# Django's lazy settings object costs a chain of failing lookups.
+app.config_from_object("config.celery_settings", namespace="CELERY")
 app.autodiscover_tasks()

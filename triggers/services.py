@@ -63,10 +63,12 @@ def webhook_accept(
         if first is not None:
             return first, False
     dedupe_id = dedupe_id_read(flow=target.flow, payload=payload)
+    if not (idempotency_key or dedupe_id):
+        # The common case: one INSERT that commits by itself, then the enqueue.
+        execution = _webhook_execution_create(target, payload, synchronous=synchronous)
+        return execution, True
     try:
-        # A savepoint only where an IntegrityError is caught below (the key's record) or
-        # the queue lock is taken; a plain accept is one INSERT in one transaction.
-        with transaction.atomic(savepoint=bool(idempotency_key or dedupe_id)):
+        with transaction.atomic():
             if dedupe_id:
                 # Under the queue's lock, so two requests with one id cannot both start.
                 queue_lock(instance_id=target.instance.pk, flow_name=target.flow.name)
@@ -80,13 +82,8 @@ def webhook_accept(
                     key=idempotency_key,
                     created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW,
                 ).delete()
-            execution = execution_create(
-                instance=target.instance,
-                flow=target.flow,
-                trigger_kind=TriggerKind.WEBHOOK,
-                payload=payload,
-                synchronous=synchronous,
-                dedupe_id=dedupe_id,
+            execution = _webhook_execution_create(
+                target, payload, synchronous=synchronous, dedupe_id=dedupe_id
             )
             if idempotency_key:
                 IdempotencyRecord.objects.create(
@@ -100,6 +97,19 @@ def webhook_accept(
             raise
         return first, False
     return execution, True
+
+
+def _webhook_execution_create(
+    target: Target, payload: dict[str, Any], *, synchronous: bool, dedupe_id: str = ""
+) -> Execution:
+    return execution_create(
+        instance=target.instance,
+        flow=target.flow,
+        trigger_kind=TriggerKind.WEBHOOK,
+        payload=payload,
+        synchronous=synchronous,
+        dedupe_id=dedupe_id,
+    )
 
 
 def dedupe_id_read(*, flow: Flow, payload: dict[str, Any]) -> str:

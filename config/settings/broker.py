@@ -30,6 +30,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.01,
     }
 else:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        from kombu.transport import TRANSPORT_ALIASES
+
+        # Reuses one Redis client per channel to publish (config/redis_broker.py).
+        TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = (
+            "config.redis_broker:Transport"
+        )
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 
 # Results live in the database (Execution, StepResult); Celery's own result store is unused.
