@@ -34,9 +34,7 @@ else:
         from kombu.transport import TRANSPORT_ALIASES
 
         # Reuses one Redis client per channel to publish (config/redis_broker.py).
-        TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = (
-            "config.redis_broker:Transport"
-        )
+        TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "config.redis_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 
 # Results live in the database (Execution, StepResult); Celery's own result store is unused.
