@@ -66,26 +66,29 @@ def execution_final_step(execution: Execution) -> StepResult | None:
     return StepResult.objects.filter(execution=execution).order_by("-position").first()
 
 
-def execution_final_result(execution: Execution) -> Any:
+def execution_final_result(execution: Execution, step: StepResult | None = None) -> Any:
     """The last step's result (SPEC §3: what a synchronous caller receives); ``None`` when no
-    step ran or the last one failed."""
-    step = execution_final_step(execution)
+    step ran or the last one failed. ``step``: the final step, when the caller has it."""
+    step = step or execution_final_step(execution)
     return step_result_load(step) if step is not None else None
 
 
-def execution_stopped_early(execution: Execution) -> bool:
+def execution_stopped_early(execution: Execution, step: StepResult | None = None) -> bool:
     """Whether the run ended by ``StopExecution`` (``flow.stop_execution`` or a custom action
     raising it); its response is then the sync response, never a redirect.
 
     Read from the step rows: the stopping step succeeded and is either the built-in stop
     action or not the flow's last step (a succeeded step followed by nothing means a stop).
+    ``step``: the final step, when the caller has it.
     """
-    step = execution_final_step(execution)
+    from integrations.models import Step
+
+    step = step or execution_final_step(execution)
     if step is None or step.status != "succeeded":
         return False
     if step.action == "flow.stop_execution":
         return True
-    return step.position < execution.flow.steps.count() - 1
+    return step.position < Step.objects.filter(flow_id=execution.flow_id).count() - 1
 
 
 # The final result object: what a synchronous caller is redirected to (SPEC §3). The body

@@ -33,6 +33,7 @@ from executions.notify import execution_finish_wait
 from executions.results import (
     ResultObject,
     execution_final_result,
+    execution_final_step,
     execution_stopped_early,
     result_object_find,
     result_object_read,
@@ -141,12 +142,23 @@ def _rendered_redirect_body(value: Any, *, stopped: bool) -> RenderedResult | No
     return rendered if rendered.status is None else None
 
 
+def _answerable_directly(rendered: RenderedResult) -> bool:
+    return (
+        content_type_is_text_like(rendered.content_type)
+        and len(rendered.body) <= settings.TRIGGERFISH_SYNC_DIRECT_MAX_BYTES
+    )
+
+
 def sync_result_object_store(*, execution_id: Any, value: Any, stopped: bool) -> None:
-    """Store the final result object of a synchronous run when its answer is a redirect.
-    Called by the runner; never raises (the web side writes it on demand if this failed)."""
+    """Store the final result object of a synchronous run whose answer is a redirect and
+    could not be the body of a direct answer (too large, or binary), so the web process
+    never loads it. A smaller result stays in its StepResult row: a caller preferring a
+    direct answer gets it from there, and a redirect writes the object on demand
+    (``_result_object_ensure``). Called by the runner; never raises (the web side writes
+    the object on demand if this failed)."""
     try:
         rendered = _rendered_redirect_body(value, stopped=stopped)
-        if rendered is not None:
+        if rendered is not None and not _answerable_directly(rendered):
             result_object_save(
                 execution_id=execution_id, body=rendered.body, content_type=rendered.content_type
             )
@@ -214,19 +226,16 @@ def finished_response(
     # object: a 50 MB download need not pass through the web process.
     result_object = result_object_find(execution_id=execution.id)
     if result_object is None:
-        value = execution_final_result(execution)
-        stopped = execution_stopped_early(execution)
+        final_step = execution_final_step(execution)  # read once for both
+        value = execution_final_result(execution, final_step)
+        stopped = execution_stopped_early(execution, final_step)
         try:
             rendered = result_render(value, stopped=stopped)
         except ResultShapeError as error:
             return _with_execution_id(error_response(str(error), 502), execution)
         if rendered.status is not None:
             return _with_execution_id(rendered_response(rendered), execution)
-        if (
-            prefer_direct
-            and content_type_is_text_like(rendered.content_type)
-            and len(rendered.body) <= settings.TRIGGERFISH_SYNC_DIRECT_MAX_BYTES
-        ):
+        if prefer_direct and _answerable_directly(rendered):
             return _with_execution_id(rendered_response(rendered), execution)
         result_object = _result_object_ensure(execution, rendered)
     elif (

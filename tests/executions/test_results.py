@@ -89,3 +89,24 @@ def test_result_exactly_at_the_limit_stays_inline(settings):
     step = execution.steps.get()
     assert not step.result_file
     assert step.result == {"data": value}
+
+
+@pytest.mark.parametrize(
+    ("data", "stored"),
+    [
+        ({"ok": True}, False),  # small and text-like: a direct answer's body, left in the row
+        ("x" * 2048, True),  # over the direct limit below: only ever answered by redirect
+    ],
+)
+def test_the_runner_stores_the_result_object_only_when_no_direct_answer_can_carry_it(
+    settings, data, stored
+):
+    from executions.models import Execution
+    from executions.results import result_object_find
+
+    settings.TRIGGERFISH_SYNC_DIRECT_MAX_BYTES = 1024
+    execution = execution_make(steps=[("Reply", "flow.return", {"data": data})])
+    Execution.objects.filter(pk=execution.pk).update(synchronous=True)
+    run(execution)
+    assert execution.status == "succeeded"
+    assert (result_object_find(execution_id=execution.pk) is not None) is stored

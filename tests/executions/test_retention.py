@@ -24,6 +24,16 @@ pytestmark = pytest.mark.django_db
 BIG = "x" * 70_000  # over the default 64 KiB inline limit: stored as a file
 
 
+def redirect_answered(execution: Execution) -> None:
+    """What a synchronous caller answered by redirect leaves behind: the final result
+    object, which the web side writes for a small result (the runner stores only large
+    ones)."""
+    from triggers.sync import finished_response
+
+    response = finished_response(Execution.objects.get(pk=execution.pk), prefer_direct=False)
+    assert response.status_code == 303
+
+
 def finished_sync_run(*, ended_days_ago: float, data: str = "small") -> Execution:
     execution = execution_make(
         steps=[
@@ -33,6 +43,7 @@ def finished_sync_run(*, ended_days_ago: float, data: str = "small") -> Executio
     )
     Execution.objects.filter(pk=execution.pk).update(synchronous=True)
     execution_run(execution_id=str(execution.pk))
+    redirect_answered(execution)
     Execution.objects.filter(pk=execution.pk).update(
         ended_at=timezone.now() - timedelta(days=ended_days_ago)
     )
@@ -88,6 +99,7 @@ def test_a_null_result_counts_as_stored():
     execution = execution_make(steps=[("Log", "log.write", {"message": "hi"})])
     Execution.objects.filter(pk=execution.pk).update(synchronous=True)
     execution_run(execution_id=str(execution.pk))
+    redirect_answered(execution)
     Execution.objects.filter(pk=execution.pk).update(ended_at=timezone.now() - timedelta(days=31))
     assert result_object_find(execution_id=execution.pk) is not None
     assert execution_results_prune() == 1

@@ -146,6 +146,23 @@ def test_prefer_direct_answers_text_like_results_in_the_body(backend, sync_flow,
     assert response["triggerfish-executionid"] == str(execution_of(response).pk)
 
 
+def test_a_small_result_answered_directly_is_never_written_to_the_results_storage(
+    backend, sync_flow, client
+):
+    from executions.results import result_object_find
+
+    url = sync_flow([step("flow.return", data={"ok": True})])
+    direct = client.post(url, headers={"triggerfish-prefer-direct-sync-response": "true"})
+    assert direct.status_code == 200 and direct.json() == {"ok": True}
+    # The runner left it in the StepResult row; the direct answer came from there.
+    assert result_object_find(execution_id=execution_of(direct).pk) is None
+    # A caller answered by redirect gets the object, written on demand.
+    redirected = client.post(url)
+    assert redirected.status_code == 303
+    assert result_object_find(execution_id=execution_of(redirected).pk) is not None
+    assert backend.fetch(redirected["Location"]).status_code == 200
+
+
 def test_prefer_direct_redirects_a_binary_result(backend, sync_flow, client):
     url = sync_flow([step("flow.return", data="{{ trigger.rawBody.data }}")])
     response = client.post(

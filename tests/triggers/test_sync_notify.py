@@ -1,5 +1,6 @@
 """Waiting for a run's finish (executions.notify): woken by the runner's announcement, one
-database query per wait, no connection held, nothing lost when the finish comes first."""
+database query per wait, only a persistent connection kept through it, nothing lost when
+the finish comes first."""
 
 from __future__ import annotations
 
@@ -52,7 +53,18 @@ def test_the_waiter_wakes_on_the_finish_with_one_query(notify_mode):
     assert finished is True
     assert 0.25 <= elapsed < 5.0  # woken by the announcement, long before the 10 s timeout
     assert len(queries) == 1  # the one check before waiting: no polling of the database
-    assert connection.connection is None  # closed for the wait
+
+
+@pytest.mark.parametrize("max_age", [0, 60])
+def test_only_a_persistent_connection_is_kept_through_the_wait(notify_mode, max_age, monkeypatch):
+    # CONN_MAX_AGE 0: the request would close it at its end anyway, so it goes back before
+    # the wait. Persistent: the thread keeps it either way; a reconnect would only cost time.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", max_age)
+    execution = execution_make(steps=[])
+    thread = finish_later(execution.pk, 0.1)
+    assert execution_finish_wait(execution_id=execution.pk, timeout=10) is True
+    thread.join()
+    assert (connection.connection is not None) is bool(max_age)
 
 
 def test_a_finish_before_the_wait_is_not_lost(notify_mode):
