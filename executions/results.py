@@ -81,14 +81,14 @@ def execution_stopped_early(execution: Execution, step: StepResult | None = None
     action or not the flow's last step (a succeeded step followed by nothing means a stop).
     ``step``: the final step, when the caller has it.
     """
-    from integrations.models import Step
+    from integrations.run_definitions import flow_steps
 
     step = step or execution_final_step(execution)
     if step is None or step.status != "succeeded":
         return False
     if step.action == "flow.stop_execution":
         return True
-    return step.position < Step.objects.filter(flow_id=execution.flow_id).count() - 1
+    return step.position < len(flow_steps(execution.flow_id)) - 1
 
 
 # The final result object: what a synchronous caller is redirected to (SPEC §3). The body

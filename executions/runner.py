@@ -38,6 +38,7 @@ from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
+from integrations.run_definitions import flow_steps
 from triggers.endpoints import instance_webhook_context
 from triggers.sync import sync_result_object_store
 
@@ -204,7 +205,7 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
         pk=execution_id
     )
     flow = execution.flow
-    steps = list(Step.objects.filter(flow_id=flow.id).order_by("position", "id"))
+    steps = list(flow_steps(flow.id))
     run_log = ExecutionLogger(execution_id=str(execution.id))
     run_log.info(f"Execution started: flow '{flow.name}'")
     clock = time.monotonic()

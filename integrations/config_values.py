@@ -136,8 +136,10 @@ def config_values_clean(*, integration: Integration, values: dict[str, Any]) -> 
 def config_vars_for(*, integration: Integration, values: dict[str, Any]) -> dict[str, Any]:
     """What ``configVars`` reads at run time: the instance's values, with the integration's
     defaults for keys it has not set (variables added by a later version, say)."""
+    from integrations.run_definitions import config_defaults
+
     resolved = dict(values or {})
-    for variable in integration.config_variables.all():
-        if resolved.get(variable.key) is None and variable.default is not None:
-            resolved[variable.key] = variable.default
+    for key, default in config_defaults(integration.pk).items():
+        if resolved.get(key) is None:
+            resolved[key] = default
     return resolved

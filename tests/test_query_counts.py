@@ -184,6 +184,59 @@ def test_saving_any_routing_row_clears_the_cache(echo, client):
     assert len(routing_cache) == 0
 
 
+# A run's definition -------------------------------------------------------------------
+
+
+def _run_logged(**kwargs):
+    from executions.runner import execution_run
+    from tests.executions.factories import execution_make
+
+    execution = execution_make(**kwargs)
+    execution_run(execution_id=str(execution.pk))
+    execution.refresh_from_db()
+    return execution
+
+
+def test_a_second_run_of_a_flow_reads_neither_its_steps_nor_its_config_variables():
+    from executions.runner import execution_run
+
+    first = _run_logged(
+        steps=[("Reply", "flow.return", {"data": "{{ configVars.region }}"})],
+        config_variables=[{"key": "region", "default": "eu"}],
+    )
+    again = execution_create(
+        instance=first.instance, flow=first.flow, trigger_kind="manual", payload={}, enqueue=False
+    )
+    with CaptureQueriesContext(connection) as captured:
+        execution_run(execution_id=str(again.pk))
+    statements = " ".join(sql(captured))
+    assert "integrations_step" not in statements
+    assert "integrations_configvariable" not in statements
+
+
+def test_an_edited_step_or_config_default_is_what_the_next_run_uses():
+    from executions.results import execution_final_result
+    from executions.runner import execution_run
+    from integrations.models import ConfigVariable
+
+    first = _run_logged(
+        steps=[("Reply", "flow.return", {"data": "{{ configVars.region }}"})],
+        config_variables=[{"key": "region", "default": "eu"}],
+    )
+    assert execution_final_result(first) == {"data": "eu"}
+    step = first.flow.steps.get()
+    step.inputs = {"data": "edited {{ configVars.region }}"}
+    step.save()
+    variable = ConfigVariable.objects.get(integration=first.integration, key="region")
+    variable.default = "us"
+    variable.save()
+    again = execution_create(
+        instance=first.instance, flow=first.flow, trigger_kind="manual", payload={}, enqueue=False
+    )
+    execution_run(execution_id=str(again.pk))
+    assert execution_final_result(again) == {"data": "edited us"}
+
+
 # Lists: as many queries for N rows as for one --------------------------------------------
 
 

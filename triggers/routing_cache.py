@@ -3,9 +3,10 @@ nothing for a known token (docs/performance.md, "Endpoint resolution").
 
 Entries are loaded by ``triggers.routing``: a token's endpoint with its instance, customer,
 integration and flows; the instance a shared endpoint picks for an external customer id;
-the API keys of an instance flow and the organization's. All of that changes only when an
-Endpoint, Instance, Customer, Integration, Flow or ApiKey row is saved or deleted, and each
-such change bumps a *routing version*:
+the API keys of an instance flow and the organization's; and what runs read of their
+definition (``integrations.run_definitions``). All of that changes only when an Endpoint,
+Instance, Customer, Integration, Flow, ApiKey, Step or ConfigVariable row is saved or
+deleted, and each such change bumps a *routing version*:
 
 - in the changing process at once (so a test, or the admin request that paused an
   instance, sees the change on its very next call), and again when the transaction
@@ -173,10 +174,11 @@ def routing_signals_connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from instances.models import ApiKey, Customer, Instance
-    from integrations.models import Flow, Integration
+    from integrations.models import ConfigVariable, Flow, Integration, Step
     from triggers.models import Endpoint
 
-    for model in (Endpoint, Instance, Customer, Integration, Flow, ApiKey):
+    # Step and ConfigVariable: what runs read of their definition (integrations.run_definitions).
+    for model in (Endpoint, Instance, Customer, Integration, Flow, ApiKey, Step, ConfigVariable):
         uid = f"routing-cache-{model.__name__}"
         post_save.connect(routing_changed, sender=model, dispatch_uid=uid + "-save")
         post_delete.connect(routing_changed, sender=model, dispatch_uid=uid + "-delete")

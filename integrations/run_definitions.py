@@ -1,0 +1,48 @@
+"""What every run reads of its definition, cached per process: the flow's steps and the
+integration's config variable defaults.
+
+A run of a one-step flow made two queries for them (≈ 1.5 ms of its ≈ 8 ms on the worker),
+and a synchronous caller's answer a third (the step count that tells a stop from a last
+step). They change only through the ORM, one row at a time (the admin's inlines; an import
+creates new rows under new ids), so they share the routing cache (``triggers.
+routing_cache``): a saved or deleted Step or ConfigVariable drops the changing process's
+entries at once and every other process's within 0.1 s of the commit, and entries expire
+after 60 s as a backstop.
+
+Cached rows are shared between runs: callers read them and never change them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def flow_steps(flow_id: Any) -> tuple[Any, ...]:
+    """The flow's steps in run order."""
+    from integrations.models import Step
+    from triggers.routing_cache import routing_cache
+
+    return routing_cache.get(
+        ("flow-steps", str(flow_id)),
+        lambda: tuple(Step.objects.filter(flow_id=flow_id).order_by("position", "id")),
+    )
+
+
+def config_defaults(integration_id: Any) -> dict[str, Any]:
+    """The integration's config variables that have a default, key → a fresh copy of it (a
+    run may change the value it is handed; the cached one stays as defined)."""
+    from integrations.models import ConfigVariable
+    from triggers.routing_cache import routing_cache
+
+    defaults = routing_cache.get(
+        ("config-defaults", str(integration_id)),
+        lambda: tuple(
+            (key, default)
+            for key, default in ConfigVariable.objects.filter(integration_id=integration_id)
+            .order_by("position", "id")
+            .values_list("key", "default")
+            if default is not None
+        ),
+    )
+    return {key: copy.deepcopy(default) for key, default in defaults}
