@@ -10,6 +10,7 @@ import uuid
 
 from django.core.files.storage import storages
 from django.db import models
+from django.utils import timezone
 
 from executions.fields import PayloadField
 from instances.models import Customer, Instance
@@ -146,7 +147,9 @@ class StepResult(models.Model):
 
 class ExecutionLog(models.Model):
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the line was logged, which for a line the runner holds back (see executions.
+    # runner) is earlier than when it was saved: a default, not auto_now_add.
+    created_at = models.DateTimeField(default=timezone.now)
     level = models.CharField(max_length=16, default="info")
     message = models.TextField()
     step_name = models.CharField(max_length=200, blank=True)

@@ -146,7 +146,12 @@ def _error_message(error: Exception) -> str:
 
 
 def _run_step(
-    *, execution: Execution, step: Step, position: int, scope: dict[str, Any]
+    *,
+    execution: Execution,
+    step: Step,
+    position: int,
+    scope: dict[str, Any],
+    held_lines: list[ExecutionLog],
 ) -> tuple[StepResult, Any, bool]:
     """Run one step. Returns its StepResult (not saved yet: the caller saves it before the
     next step starts, or with the final status), the result value and whether the run
@@ -169,6 +174,9 @@ def _run_step(
             integration=scope["integration"],
             flow=scope["flow"],
             config_vars=scope["configVars"],
+            log=ExecutionLogger(
+                execution_id=str(execution.id), step_name=step.name, held=held_lines
+            ),
         )
         try:
             value = action.function(context, **inputs)
@@ -206,8 +214,10 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
     )
     flow = execution.flow
     steps = list(flow_steps(flow.id))
-    run_log = ExecutionLogger(execution_id=str(execution.id))
-    run_log.info(f"Execution started: flow '{flow.name}'")
+    # The opening line is held back and saved with the run's next write (an action's log
+    # line, a step result, or the final transaction): a one-step run commits once less.
+    held_lines = [_log_line(execution, "info", f"Execution started: flow '{flow.name}'")]
+    run_log = ExecutionLogger(execution_id=str(execution.id), held=held_lines)
     clock = time.monotonic()
     scope = execution_scope(execution, steps)
     error = ""
@@ -225,7 +235,7 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
             run_log.warning(f"Execution stopped before step '{step.name}': no longer running")
             return
         step_result, value, stop = _run_step(
-            execution=execution, step=step, position=position, scope=scope
+            execution=execution, step=step, position=position, scope=scope, held_lines=held_lines
         )
         if step_result.status == StepStatus.FAILED:
             error = step_result.error
@@ -249,6 +259,9 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
         if position == len(steps) - 1:
             last_result = step_result
         else:
+            if held_lines:
+                ExecutionLog.objects.bulk_create(held_lines)
+                held_lines.clear()
             step_result.save()
     status = ExecutionStatus.FAILED if error else ExecutionStatus.SUCCEEDED
     elapsed = time.monotonic() - clock
@@ -262,7 +275,9 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
     if execution.synchronous and not error:
         # Written before the status turns final, so a caller woken by the finish finds it.
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
-    _finish(execution.id, status, error, flow, last_result=last_result, lines=closing_lines)
+    _finish(
+        execution.id, status, error, flow, last_result=last_result, lines=held_lines + closing_lines
+    )
 
 
 def _log_line(execution: Execution, level: str, message: str, step_name: str = "") -> ExecutionLog:

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
-from executions.models import Execution, ExecutionStatus, results_storage
+from executions.models import Execution, ExecutionStatus, StepResult, results_storage
 from executions.notify import execution_finish_wait
 from executions.results import (
     ResultObject,
@@ -212,10 +212,15 @@ def _object_response(result_object: ResultObject) -> HttpResponse:
 
 
 def finished_response(
-    execution: Execution, *, prefer_direct: bool, at_result_url: bool = False
+    execution: Execution,
+    *,
+    prefer_direct: bool,
+    at_result_url: bool = False,
+    final_step: StepResult | None = None,
 ) -> HttpResponse:
     """The answer for a finished execution. ``at_result_url``: answering the signed result
-    URL itself, which serves the object (local) or redirects to it (S3), never to itself."""
+    URL itself, which serves the object (local) or redirects to it (S3), never to itself.
+    ``final_step``: the execution's last StepResult, when the caller has read it."""
     if execution.status != ExecutionStatus.SUCCEEDED:
         message = execution.error or (
             CANCELED_ERROR if execution.status == ExecutionStatus.CANCELED else "The run failed."
@@ -226,7 +231,7 @@ def finished_response(
     # object: a 50 MB download need not pass through the web process.
     result_object = result_object_find(execution_id=execution.id)
     if result_object is None:
-        final_step = execution_final_step(execution)  # read once for both
+        final_step = final_step or execution_final_step(execution)  # read once for both
         value = execution_final_result(execution, final_step)
         stopped = execution_stopped_early(execution, final_step)
         try:
@@ -260,10 +265,21 @@ def finished_response(
 def sync_respond(*, execution_id: Any, flow: Flow, prefer_direct: bool) -> HttpResponse:
     """Wait for a just-accepted synchronous execution and answer the caller."""
     execution_finish_wait(execution_id=execution_id, timeout=sync_timeout_seconds(flow))
-    execution = Execution.objects.get(pk=execution_id)
+    # The row and its last step in one query (the answer needs both); a run with no step
+    # yet (still queued, or a flow without steps) reads the row alone.
+    final_step = (
+        StepResult.objects.select_related("execution")
+        .filter(execution_id=execution_id)
+        .order_by("-position")
+        .first()
+    )
+    if final_step is not None:
+        execution = final_step.execution
+    else:
+        execution = Execution.objects.get(pk=execution_id)
     if not execution.is_finished:
         return running_response(execution, with_location=True)
-    return finished_response(execution, prefer_direct=prefer_direct)
+    return finished_response(execution, prefer_direct=prefer_direct, final_step=final_step)
 
 
 def result_url_respond(*, token: str) -> HttpResponse:

@@ -45,11 +45,16 @@ class StopExecution(Exception):
 
 
 class ExecutionLogger:
-    """``context.log``: writes ExecutionLog rows for the run, tagged with the step."""
+    """``context.log``: writes ExecutionLog rows for the run, tagged with the step.
 
-    def __init__(self, *, execution_id: str, step_name: str = "") -> None:
+    ``held``: lines the runner holds back to save with the run's next write (its opening
+    line, see executions.runner); shared by the run's loggers, and written first, so the
+    order of the lines is the order they were logged in."""
+
+    def __init__(self, *, execution_id: str, step_name: str = "", held: list | None = None) -> None:
         self.execution_id = execution_id
         self.step_name = step_name
+        self.held = held
 
     def write(self, level: str, message: Any) -> None:
         from executions.models import ExecutionLog
@@ -58,12 +63,17 @@ class ExecutionLogger:
             raise InputError(
                 f"Unknown log level {level!r} (expected one of {', '.join(LOG_LEVELS)})"
             )
-        ExecutionLog.objects.create(
+        line = ExecutionLog(
             execution_id=self.execution_id,
             level=level,
             message=message if isinstance(message, str) else str(message),
             step_name=self.step_name[:200],
         )
+        if self.held:
+            ExecutionLog.objects.bulk_create([*self.held, line])
+            self.held.clear()
+        else:
+            line.save()
 
     def debug(self, message: Any) -> None:
         self.write("debug", message)

@@ -291,3 +291,21 @@ def test_concurrent_deliveries_run_the_steps_once():
     execution.refresh_from_db()
     assert execution.status == "succeeded"
     assert execution.steps.count() == 1
+
+
+def test_the_opening_line_is_saved_with_the_runs_next_write_and_keeps_its_time():
+    from django.test.utils import CaptureQueriesContext
+
+    execution = execution_make(steps=[("Reply", "flow.return", {"data": 1})])
+    with CaptureQueriesContext(connection) as captured:
+        run(execution)
+    log_inserts = [
+        q
+        for q in captured.captured_queries
+        if q["sql"].startswith('INSERT INTO "executions_executionlog"')
+    ]
+    assert len(log_inserts) == 1  # opening and closing lines in the final transaction
+    opening, closing = execution.logs.order_by("id")
+    assert opening.message == "Execution started: flow 'Main'"
+    # Stamped when logged, before the step ran, not when it was saved.
+    assert opening.created_at <= execution.steps.get().started_at <= closing.created_at
