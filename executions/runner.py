@@ -38,7 +38,7 @@ from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
-from integrations.run_definitions import flow_steps
+from integrations.run_definitions import execution_rows_attach, flow_steps
 from triggers.endpoints import instance_webhook_context
 from triggers.sync import sync_result_object_store
 
@@ -209,9 +209,8 @@ def _run_step(
 
 
 def _run_claimed(execution_id: str, handle: RunHandle) -> None:
-    execution = Execution.objects.select_related("instance", "customer", "integration", "flow").get(
-        pk=execution_id
-    )
+    execution = Execution.objects.get(pk=execution_id)
+    execution_rows_attach(execution)  # instance, customer, integration, flow: cached
     flow = execution.flow
     steps = list(flow_steps(flow.id))
     # The opening line is held back and saved with the run's next write (an action's log

@@ -197,7 +197,7 @@ def _run_logged(**kwargs):
     return execution
 
 
-def test_a_second_run_of_a_flow_reads_neither_its_steps_nor_its_config_variables():
+def test_a_second_run_of_a_flow_reads_only_its_execution_of_the_definition_and_rows():
     from executions.runner import execution_run
 
     first = _run_logged(
@@ -210,8 +210,15 @@ def test_a_second_run_of_a_flow_reads_neither_its_steps_nor_its_config_variables
     with CaptureQueriesContext(connection) as captured:
         execution_run(execution_id=str(again.pk))
     statements = " ".join(sql(captured))
-    assert "integrations_step" not in statements
-    assert "integrations_configvariable" not in statements
+    for table in (
+        "integrations_step",
+        "integrations_configvariable",
+        "instances_instance",
+        "instances_customer",
+        "integrations_integration",
+    ):
+        assert f'"{table}"' not in statements, table
+    assert 'FROM "executions_execution"' in statements  # the execution itself is read
 
 
 def test_an_edited_step_or_config_default_is_what_the_next_run_uses():
