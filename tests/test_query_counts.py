@@ -1,8 +1,8 @@
 """Query counts: the webhook hot path asks the database only to store, and no list (API or
-admin) makes a query per row.
+admin) nor API detail with embedded lists makes a query per row.
 
-Lists are measured with one row of everything, then again with several more: the count
-must not grow with the rows (django_assert_max_num_queries with the one-row count).
+Lists and details are measured with one row of everything, then again with several more:
+the count must not grow with the rows (django_assert_max_num_queries with the one-row count).
 """
 
 from __future__ import annotations
@@ -332,3 +332,145 @@ def test_admin_changelists_do_not_query_per_row(
     for model in ADMIN_MODELS:
         with django_assert_max_num_queries(single[model]):
             assert client.get(f"/admin/{model}/").status_code == 200
+
+
+# Details: as many queries for N nested rows as for one -----------------------------------
+
+
+def _measured(api, url: str) -> tuple[dict, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+    assert response.status_code == 200, response.content
+    return response.json(), len(captured)
+
+
+def _integration_with(make_integration, *, name: str, flows: int, variables: int):
+    """``flows`` webhook flows (customer_required, so each gets API keys) and as many
+    schedule flows, each of two steps, and ``variables`` config variables."""
+    steps = [
+        {"name": "Split", "action": "text.split", "inputs": {"text": "a,b", "separator": ","}},
+        {"name": "Reply", "action": "flow.return", "inputs": {"data": "{{ steps.Split }}"}},
+    ]
+    webhooks = [
+        {
+            "name": f"Hook {index}",
+            "trigger": {"type": "webhook", "endpointSecurity": "customer_required"},
+            "steps": steps,
+        }
+        for index in range(flows)
+    ]
+    schedules = [
+        {
+            "name": f"Tick {index}",
+            "trigger": {
+                "type": "schedule",
+                "schedule": {"cron": f"{index} * * * *", "timeZone": "Europe/Berlin"},
+            },
+            "steps": steps,
+        }
+        for index in range(flows)
+    ]
+    variables_spec = [
+        {"key": f"Var {index}", "type": "string", "default": "x"} for index in range(variables)
+    ]
+    return make_integration(
+        definition(name=name, configVariables=variables_spec, flows=webhooks + schedules)
+    )
+
+
+@pytest.mark.parametrize("persona", ["staff_user", "user_a"])
+def test_integration_detail_does_not_query_per_flow_or_variable(
+    request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
+):
+    api = _client_for(request.getfixturevalue(persona))
+    small = _integration_with(make_integration, name="Small", flows=1, variables=1)
+    large = _integration_with(make_integration, name="Large", flows=6, variables=5)
+    for integration in (small, large):  # a customer's user sees what its instances run
+        make_instance(integration, customer=customer_a, name=integration.name)
+
+    body, single = _measured(api, f"/api/v1/integrations/{small.pk}")
+    assert len(body["flows"]) == 2 and len(body["configVariables"]) == 1
+    with django_assert_max_num_queries(single):
+        response = api.get(f"/api/v1/integrations/{large.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["flows"]) == 12 and len(body["configVariables"]) == 5
+    assert all(len(flow["steps"]) == 2 for flow in body["flows"])
+    assert len(body["definition"]["flows"]) == 12
+
+
+@pytest.mark.parametrize("persona", ["staff_user", "user_a"])
+def test_instance_detail_does_not_query_per_flow_or_api_key(
+    request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
+):
+    api = _client_for(request.getfixturevalue(persona))
+    small = make_instance(
+        _integration_with(make_integration, name="Small", flows=1, variables=1),
+        customer=customer_a,
+        name="Small",
+    )
+    large = make_instance(
+        _integration_with(make_integration, name="Large", flows=6, variables=5),
+        customer=customer_a,
+        name="Large",
+    )
+    for flow in large.integration.flows.filter(trigger_type="webhook"):
+        api_key_add(instance=large, flow_name=flow.name)  # deploy made one; two each
+
+    body, single = _measured(api, f"/api/v1/instances/{small.pk}")
+    hooks = [flow for flow in body["flows"] if flow["webhookUrl"]]
+    assert len(body["flows"]) == 2 and len(hooks) == 1 and len(hooks[0]["apiKeys"]) == 1
+    with django_assert_max_num_queries(single):
+        response = api.get(f"/api/v1/instances/{large.pk}")
+    assert response.status_code == 200
+    flows = response.json()["flows"]
+    hooks = [flow for flow in flows if flow["webhookUrl"]]
+    ticks = [flow for flow in flows if flow["schedule"]]
+    assert len(flows) == 12 and len(hooks) == 6 and len(ticks) == 6
+    assert all(len(flow["apiKeys"]) == 2 for flow in hooks)
+    assert all(len(flow["nextRuns"]) == 5 for flow in ticks)
+
+
+def _execution_run_for(make_integration, make_instance, customer, *, name: str, logs: int):
+    """A run of ``logs`` log.write steps and a last step: ``logs + 1`` step results."""
+    from executions.runner import execution_run
+
+    steps = [
+        {"name": f"Log {index}", "action": "log.write", "inputs": {"message": f"line {index}"}}
+        for index in range(logs)
+    ]
+    steps.append({"name": "Reply", "action": "flow.return", "inputs": {"data": "done"}})
+    spec = definition(name=name)
+    spec["flows"][0]["steps"] = steps
+    instance = make_instance(make_integration(spec), customer=customer, name=name)
+    execution = execution_create(
+        instance=instance,
+        flow=instance.integration.flows.get(),
+        trigger_kind=TriggerKind.MANUAL,
+        payload={"body": {"data": {}}},
+        enqueue=False,
+    )
+    execution_run(execution_id=str(execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == "succeeded", execution.error
+    return execution
+
+
+@pytest.mark.parametrize("persona", ["staff_user", "user_a"])
+def test_execution_detail_does_not_query_per_step_or_log_line(
+    request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
+):
+    api = _client_for(request.getfixturevalue(persona))
+    small = _execution_run_for(make_integration, make_instance, customer_a, name="Small", logs=0)
+    large = _execution_run_for(make_integration, make_instance, customer_a, name="Large", logs=9)
+
+    body, single = _measured(api, f"/api/v1/executions/{small.pk}")
+    assert len(body["steps"]) == 1 and len(body["logs"]) >= 1  # the runner's start and end
+    small_logs = len(body["logs"])
+    with django_assert_max_num_queries(single):
+        response = api.get(f"/api/v1/executions/{large.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["steps"]) == 10
+    assert len(body["logs"]) == small_logs + 9
+    assert all(step["resultUrl"].endswith("/result") for step in body["steps"])
