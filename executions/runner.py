@@ -257,10 +257,12 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
             break
         if position == len(steps) - 1:
             last_result = step_result
-        else:
-            if held_lines:
+        elif held_lines:
+            with transaction.atomic():  # one commit for the held lines and the result
                 ExecutionLog.objects.bulk_create(held_lines)
-                held_lines.clear()
+                step_result.save()
+            held_lines.clear()
+        else:
             step_result.save()
     status = ExecutionStatus.FAILED if error else ExecutionStatus.SUCCEEDED
     elapsed = time.monotonic() - clock
