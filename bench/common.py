@@ -119,14 +119,12 @@ class Environment:
             + code
             + "\nprint('RESULT ' + json.dumps(result, default=str))\n"
         )
-        output = subprocess.run(
-            [PYTHON, "-c", script],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        completed = subprocess.run(
+            [PYTHON, "-c", script], cwd=ROOT, env=self.env, capture_output=True, text=True
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"the Django child failed:\n{completed.stderr[-3000:]}")
+        output = completed.stdout
         for line in output.splitlines():
             if line.startswith("RESULT "):
                 return json.loads(line[7:])
