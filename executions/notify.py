@@ -2,9 +2,9 @@
 
 A synchronous webhook request waits for a run on a Celery worker, another process and
 often another host. It must not poll the database in a loop (every waiting request would
-cost the database a query per tick) nor hold a database connection open only for
-the wait (see ``_connection_release_for_wait``). So the runner announces every finish, and
-the waiter listens for it:
+cost the database a query per tick) nor open a database connection just to wait (see
+``_connection_release_for_wait``). So the runner announces every finish, and the waiter
+listens for it:
 
 - with ``REDIS_URL`` (production): the runner PUBLISHes on ``triggerfish:execution:<id>``;
   the waiter SUBSCRIBEs *before* it checks the row once, so a finish between the check and
