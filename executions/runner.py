@@ -65,13 +65,16 @@ def execution_run(*, execution_id: str) -> None:
         logger.info("Execution %s not started: %s", execution_id, claim.value)
         return
     handle = heartbeat_register(execution_id=execution_id)
+    held_lines: list[ExecutionLog] = []  # log lines not saved yet (see _run_claimed)
     try:
-        _run_claimed(execution_id, handle)
+        _run_claimed(execution_id, handle, held_lines)
     except Exception as error:
         # Infrastructure trouble (database gone, storage full): record what we can.
         logger.exception("Execution %s crashed the runner", execution_id)
         try:
-            _finish(execution_id, ExecutionStatus.FAILED, f"Internal error: {error}")
+            _finish(
+                execution_id, ExecutionStatus.FAILED, f"Internal error: {error}", lines=held_lines
+            )
         except Exception:
             logger.exception("Could not mark execution %s failed; recovery will", execution_id)
     finally:
@@ -208,14 +211,14 @@ def _run_step(
     return step_result, value, stop
 
 
-def _run_claimed(execution_id: str, handle: RunHandle) -> None:
+def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[ExecutionLog]) -> None:
     execution = Execution.objects.get(pk=execution_id)
     execution_rows_attach(execution)  # instance, customer, integration, flow: cached
     flow = execution.flow
     steps = list(flow_steps(flow.id))
     # The opening line is held back and saved with the run's next write (an action's log
     # line, a step result, or the final transaction): a one-step run commits once less.
-    held_lines = [_log_line(execution, "info", f"Execution started: flow '{flow.name}'")]
+    held_lines.append(_log_line(execution, "info", f"Execution started: flow '{flow.name}'"))
     run_log = ExecutionLogger(execution_id=str(execution.id), held=held_lines)
     clock = time.monotonic()
     scope = execution_scope(execution, steps)
@@ -276,9 +279,9 @@ def _run_claimed(execution_id: str, handle: RunHandle) -> None:
     if execution.synchronous and not error:
         # Written before the status turns final, so a caller woken by the finish finds it.
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
-    _finish(
-        execution.id, status, error, flow, last_result=last_result, lines=held_lines + closing_lines
-    )
+    lines = held_lines + closing_lines
+    held_lines.clear()  # _finish's transaction has them now; a crash after must not repeat them
+    _finish(execution.id, status, error, flow, last_result=last_result, lines=lines)
 
 
 def _log_line(execution: Execution, level: str, message: str, step_name: str = "") -> ExecutionLog:

@@ -310,3 +310,15 @@ def test_the_opening_line_is_saved_with_the_runs_next_write_and_keeps_its_time()
     assert opening.message == "Execution started: flow 'Main'"
     # Stamped when logged, before the step ran, not when it was saved.
     assert opening.created_at <= execution.steps.get().started_at <= closing.created_at
+
+
+def test_a_run_that_crashes_the_runner_keeps_its_opening_line(monkeypatch):
+    def storage_full(*args, **kwargs):
+        raise RuntimeError("storage full")
+
+    monkeypatch.setattr("executions.runner.execution_scope", storage_full)
+    execution = run(execution_make(steps=[("Reply", "flow.return", {"data": 1})]))
+    assert execution.status == "failed"
+    assert execution.error == "Internal error: storage full"
+    messages = list(execution.logs.order_by("id").values_list("message", flat=True))
+    assert messages == ["Execution started: flow 'Main'"]
