@@ -301,6 +301,20 @@ def test_api_lists_do_not_query_per_row(
         assert len(response.json()["results"]) >= expected, url
 
 
+def test_a_customer_users_membership_comes_with_its_token(request, user_a, customer_a):
+    api = _client_for(user_a)
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get("/api/v1/customers/")
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()["results"]] == [str(customer_a.pk)]
+    statements = sql(captured)
+    assert 'FROM "authtoken_token"' in statements[0]
+    assert '"instances_customeruser"' in statements[0]  # joined to the token's query
+    assert not [q for q in statements[1:] if 'FROM "instances_customeruser"' in q]
+    # Nor the customer through the membership (a get by primary key, LIMIT 21).
+    assert not [q for q in statements if 'FROM "instances_customer" WHERE' in q and "LIMIT 21" in q]
+
+
 ADMIN_MODELS = [
     "integrations/integration",
     "integrations/flow",
