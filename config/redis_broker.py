@@ -2,7 +2,7 @@
 
 The stock channel builds a new ``redis.Redis`` object for every message it publishes
 (``conn_or_acquire`` without a client): about 170 dictionary writes for the client's
-response callbacks, a sixth of the cost of accepting a webhook. A ``redis.Redis`` object is
+response callbacks, about a sixth of the cost of a publish. A ``redis.Redis`` object is
 only a front to the connection pool and safe to share, so the channel keeps one and reuses
 it; connections still come from, and go back to, the same pool as before.
 
