@@ -14,14 +14,19 @@ listens for it:
   short sleeps. A stat touches no database and costs microseconds; the marker outlives the
   finish, so again nothing is missed. ``notify_markers_prune`` removes old markers.
 
-In both cases the waiter reads the row once more after waking (or timing out).
+After waking (or timing out) the waiter reads the row once more, unless the runner's
+announcement carried the outcome (Redis only, synchronous runs whose row it just finished:
+status, error and the last step's inline result); the caller then answers from that,
+which is what the row says, without a query.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -62,13 +67,24 @@ def _redis_client(url: str) -> Any:
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
-def execution_finished_notify(*, execution_id: Any) -> None:
+@dataclass(frozen=True)
+class Finish:
+    """A finish the waiter saw. ``outcome``: what the runner announced the committed row
+    says (see ``execution_finished_notify``), when the announcement carried it."""
+
+    outcome: dict[str, Any] | None = None
+
+
+def execution_finished_notify(*, execution_id: Any, outcome: dict[str, Any] | None = None) -> None:
     """Announce that an execution reached a final status (after its row was committed).
-    Never raises: a waiter that misses this answers 202 at its timeout, which is the
-    documented outcome of a slow run, not an error of this one."""
+    ``outcome``, JSON-ready, travels with the announcement when Redis carries it; only the
+    runner that wrote the final row passes one. Never raises: a waiter that misses this
+    answers 202 at its timeout, which is the documented outcome of a slow run, not an
+    error of this one."""
     try:
         if settings.REDIS_URL:
-            _redis_client(settings.REDIS_URL).publish(execution_channel(execution_id), "finished")
+            message = json.dumps(outcome) if outcome is not None else "finished"
+            _redis_client(settings.REDIS_URL).publish(execution_channel(execution_id), message)
             return
         marker_dir = _marker_dir()
         marker_dir.mkdir(parents=True, exist_ok=True)
@@ -98,19 +114,28 @@ def _connection_release_for_wait() -> None:
         connection.close()
 
 
-def _wait_redis(execution_id: Any, deadline: float) -> bool:
+def _announced(data: Any) -> Finish:
+    """The Finish a Redis announcement stands for: with its outcome when it carried one."""
+    try:
+        outcome = json.loads(data)
+    except ValueError:  # "finished"
+        return Finish()
+    return Finish(outcome=outcome if isinstance(outcome, dict) else None)
+
+
+def _wait_redis(execution_id: Any, deadline: float) -> Finish | None:
     import redis
 
     pubsub = _redis_client(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(execution_channel(execution_id))
         if _finished_in_database(execution_id):
-            return True
+            return Finish()
         while (remaining := deadline - time.monotonic()) > 0:
             message = pubsub.get_message(timeout=min(remaining, REDIS_READ_SLICE_SECONDS))
             if message is not None and message.get("type") == "message":
-                return True
-        return False
+                return _announced(message["data"])
+        return None
     except redis.RedisError:
         logger.warning(
             "Redis failed while waiting for execution %s; waiting on the database",
@@ -125,33 +150,34 @@ def _wait_redis(execution_id: Any, deadline: float) -> bool:
             pass
 
 
-def _wait_database(execution_id: Any, deadline: float) -> bool:
-    """Degraded mode when Redis is gone mid-wait: a slow poll, connection closed between."""
+def _wait_database(execution_id: Any, deadline: float) -> Finish | None:
+    """Degraded mode when Redis is gone mid-wait: a slow poll."""
     while True:
         if _finished_in_database(execution_id):
-            return True
+            return Finish()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return False
+            return None
         time.sleep(min(0.5, remaining))
 
 
-def _wait_marker(execution_id: Any, deadline: float) -> bool:
+def _wait_marker(execution_id: Any, deadline: float) -> Finish | None:
     marker = _marker_path(execution_id)
     if marker.exists() or _finished_in_database(execution_id):
-        return True
+        return Finish()
     interval = FIRST_POLL_SECONDS
     while (remaining := deadline - time.monotonic()) > 0:
         time.sleep(min(interval, remaining))
         if marker.exists():
-            return True
+            return Finish()
         interval = min(interval * 2, MAX_POLL_SECONDS)
-    return False
+    return None
 
 
-def execution_finish_wait(*, execution_id: Any, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for the execution to finish, holding no database
-    connection meanwhile. True when it finished (the caller then reads the row)."""
+def execution_finish_wait(*, execution_id: Any, timeout: float) -> Finish | None:
+    """Wait up to ``timeout`` seconds for the execution to finish, opening no database
+    connection meanwhile. A Finish when it finished (the caller then reads the row, or
+    answers from the announced outcome), None at the timeout."""
     deadline = time.monotonic() + timeout
     if settings.REDIS_URL:
         return _wait_redis(execution_id, deadline)

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from executions import services
+from executions import codec, services
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
@@ -281,7 +281,37 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
     lines = held_lines + closing_lines
     held_lines.clear()  # _finish's transaction has them now; a crash after must not repeat them
-    _finish(execution.id, status, error, flow, last_result=last_result, lines=lines)
+    _finish(
+        execution.id,
+        status,
+        error,
+        flow,
+        last_result=last_result,
+        lines=lines,
+        outcome=_sync_outcome(execution, status, error, last_result),
+    )
+
+
+def _sync_outcome(
+    execution: Execution, status: str, error: str, last_result: StepResult | None
+) -> dict[str, Any] | None:
+    """What a synchronous caller's answer reads of the finished row, announced with the
+    finish so the waiting request need not read it back (executions.notify): the status,
+    the error and the last step with its inline result. None for an asynchronous run, and
+    when the result lives in a file (the waiter reads the database then)."""
+    if not execution.synchronous:
+        return None
+    step = None
+    if last_result is not None:
+        if last_result.result_file:
+            return None
+        step = {
+            "position": last_result.position,
+            "action": last_result.action,
+            "status": last_result.status,
+            "result": codec.dumps(last_result.result),
+        }
+    return {"status": status, "error": error, "flowId": str(execution.flow_id), "step": step}
 
 
 def _log_line(execution: Execution, level: str, message: str, step_name: str = "") -> ExecutionLog:
@@ -298,6 +328,7 @@ def _finish(
     *,
     last_result: StepResult | None = None,
     lines: list[ExecutionLog] | None = None,
+    outcome: dict[str, Any] | None = None,
 ) -> None:
     # The last step's result, the closing log lines and the final status commit together:
     # a waiter woken by the finish finds all of them.
@@ -310,8 +341,9 @@ def _finish(
         finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
             status=status, ended_at=timezone.now(), error=error
         )
-    # After the update has committed: a woken waiter reads the final row.
-    execution_finished_notify(execution_id=execution_id)
+    # After the update has committed: a woken waiter reads the final row, or the outcome,
+    # which is announced only when this update wrote it (else the row says otherwise).
+    execution_finished_notify(execution_id=execution_id, outcome=outcome if finished else None)
     if not finished:
         return
     if (

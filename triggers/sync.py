@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
+from executions import codec
 from executions.models import Execution, ExecutionStatus, StepResult, results_storage
 from executions.notify import execution_finish_wait
 from executions.results import (
@@ -264,7 +265,10 @@ def finished_response(
 
 def sync_respond(*, execution_id: Any, flow: Flow, prefer_direct: bool) -> HttpResponse:
     """Wait for a just-accepted synchronous execution and answer the caller."""
-    execution_finish_wait(execution_id=execution_id, timeout=sync_timeout_seconds(flow))
+    finish = execution_finish_wait(execution_id=execution_id, timeout=sync_timeout_seconds(flow))
+    if finish is not None and finish.outcome is not None:
+        execution, final_step = _announced_rows(execution_id, finish.outcome)
+        return finished_response(execution, prefer_direct=prefer_direct, final_step=final_step)
     # The row and its last step in one query (the answer needs both); a run with no step
     # yet (still queued, or a flow without steps) reads the row alone.
     final_step = (
@@ -280,6 +284,31 @@ def sync_respond(*, execution_id: Any, flow: Flow, prefer_direct: bool) -> HttpR
     if not execution.is_finished:
         return running_response(execution, with_location=True)
     return finished_response(execution, prefer_direct=prefer_direct, final_step=final_step)
+
+
+def _announced_rows(
+    execution_id: Any, outcome: dict[str, Any]
+) -> tuple[Execution, StepResult | None]:
+    """The execution and its last step as the runner announced them after committing them
+    (executions.runner._sync_outcome): unsaved copies of what the rows say, carrying what
+    ``finished_response`` reads."""
+    execution = Execution(
+        id=execution_id,
+        status=outcome["status"],
+        error=outcome["error"],
+        flow_id=outcome["flowId"],
+        synchronous=True,
+    )
+    step = outcome.get("step")
+    if step is None:
+        return execution, None
+    return execution, StepResult(
+        execution_id=execution_id,
+        position=step["position"],
+        action=step["action"],
+        status=step["status"],
+        result=codec.loads(step["result"]),
+    )
 
 
 def result_url_respond(*, token: str) -> HttpResponse:
