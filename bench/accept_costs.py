@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,7 +42,14 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.accept import BODY, SETUP
-from bench.common import BARE_PATH, environment, machine, record, today
+from bench.common import (
+    BARE_PATH,
+    environment,
+    machine,
+    process_cpu_seconds,
+    record,
+    today,
+)
 
 MEASURE = r"""
 import io, json, os, time, uuid
@@ -54,17 +60,12 @@ from django.db import connection
 from django.test import RequestFactory
 
 from executions.models import Execution
+from bench.common import process_cpu_seconds
 from triggers.ratelimit import rate_limit_hit
 
-HZ = os.sysconf("SC_CLK_TCK")
 handler = WSGIHandler()
 factory = RequestFactory(HTTP_HOST="127.0.0.1")
 server = redis.Redis.from_url(settings.REDIS_URL)
-
-
-def backend_cpu(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def redis_cpu():
@@ -75,12 +76,12 @@ def redis_cpu():
 def measure(call, n, backend_pid):
     for _ in range(min(200, n)):
         call()
-    process, backend, store = time.process_time(), backend_cpu(backend_pid), redis_cpu()
+    process, backend, store = time.process_time(), process_cpu_seconds(backend_pid), redis_cpu()
     for _ in range(n):
         call()
     return {
         "web": (time.process_time() - process) / n * 1e6,
-        "postgres": (backend_cpu(backend_pid) - backend) / n * 1e6,
+        "postgres": (process_cpu_seconds(backend_pid) - backend) / n * 1e6,
         "redis": (redis_cpu() - store) / n * 1e6,
     }
 
@@ -151,11 +152,6 @@ result = {"figures": figures}
 """
 
 
-def _process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def served_bare_cpu(env, requests: int) -> float:
     """CPU per request of the bare view served by one gunicorn sync worker (HTTP parsing,
     the socket, the worker loop included), in µs: what every request costs before any
@@ -179,10 +175,10 @@ def served_bare_cpu(env, requests: int) -> float:
 
     for _ in range(100):
         post()
-    before = _process_cpu(worker)
+    before = process_cpu_seconds(worker)
     for _ in range(requests):
         post()
-    return (_process_cpu(worker) - before) / requests * 1e6
+    return (process_cpu_seconds(worker) - before) / requests * 1e6
 
 
 def total(figure: dict) -> float:

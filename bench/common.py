@@ -45,6 +45,16 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, {model}, Python {sys.version.split()[0]}"
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used, from ``/proc/<pid>/stat``; None when it is
+    gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     ordered = sorted(values)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import _pg, machine  # noqa: E402 - the checkout is on sys.path only now
+from bench.common import _pg, machine, process_cpu_seconds  # noqa: E402 - the checkout is on sys.path only now
 
 SCHEDULERS = {
     "stock": "django_celery_beat.schedulers:DatabaseScheduler",
@@ -236,14 +236,6 @@ class Collector(threading.Thread):
             simple.close()
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_beat(database: str, count: int, name: str) -> dict:
     from django.utils import timezone
     from django_celery_beat.models import PeriodicTask
@@ -285,7 +277,7 @@ def run_beat(database: str, count: int, name: str) -> dict:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        cpu_start = _cpu_seconds(beat.pid) or 0.0
+        cpu_start = process_cpu_seconds(beat.pid) or 0.0
         startup = None
         deadline = boundary + TAIL_SECONDS
         while time.time() < deadline:
@@ -294,7 +286,7 @@ def run_beat(database: str, count: int, name: str) -> dict:
             if startup is None and _loaded(log_path, name):
                 startup = time.time() - started
             time.sleep(0.2)
-        cpu_end = _cpu_seconds(beat.pid)
+        cpu_end = process_cpu_seconds(beat.pid)
         window = time.time() - started
         exited = beat.poll()
         if exited is None:
