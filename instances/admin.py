@@ -117,16 +117,8 @@ class InstanceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    readonly_fields = (
-        "enabled",
-        "config_values_masked",
-        "webhook_urls",
-        "schedule_next_runs",
-        "deployed_at",
-        "removed_at",
-        "created_at",
-        "updated_at",
-    )
+    # Shown, not edited: everything but the name, customer and integration.
+    readonly_fields = tuple(f for f in fields if f not in ("name", "customer", "integration"))
 
     def get_readonly_fields(self, request, obj=None):
         # The version an instance runs changes by redeploying, not by editing.
