@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -27,6 +26,7 @@ from tests.fixtures.worker import (
     ROOT,
     WorkerProcess,
     database_url,
+    queue_drop,
     wait_for_execution,
     worker_start,
 )
@@ -137,17 +137,4 @@ def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instan
         if beat is not None:
             beat.stop()
         worker.stop()
-        _queue_drop(queue)
-
-
-def _queue_drop(queue: str) -> None:
-    from config.celery import app
-
-    try:
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_purge(queue)
-    except Exception:  # noqa: S110 - leftover test messages are harmless, just untidy
-        pass
-    control_folder = app.conf.broker_transport_options.get("control_folder")
-    if control_folder:
-        Path(control_folder, f"{queue}.exchange").unlink(missing_ok=True)
+        queue_drop(queue)
