@@ -5,14 +5,32 @@ settings are configured; the settings do not change while a process runs. Celery
 defaults are written in too, so every key Celery reads is found at the first place it
 looks: a publish reads seven keys, and a key missing there costs a dozen failing lookups
 down Celery's chain of old and new names.
+
+Keys are Celery's own lowercase names (``CELERY_TASK_SERIALIZER`` → ``task_serializer``),
+read without a namespace. With ``namespace="CELERY"`` Celery takes the prefixed names that
+equal a Celery 3 name (``CELERY_TIMEZONE``, ``CELERY_RESULT_BACKEND``, ``CELERY_IMPORTS`` …)
+for old-style settings and prints a ``CDeprecationWarning`` for each at every start. A
+``CELERY_*`` setting that is no Celery key (``CELERY_DB_REUSE_MAX``, read by Celery's Django
+fix-up under that name) keeps its name.
 """
 
-from celery.app.defaults import DEFAULTS
+from celery.app.defaults import DEFAULTS, SETTING_KEYS
 from django.conf import settings
 
 _prefix = "CELERY_"
-_values = {f"{_prefix}{key.upper()}": value for key, value in DEFAULTS.items()}
+
+
+def _celery_key(django_name: str) -> str:
+    key = django_name.removeprefix(_prefix).lower()
+    return key if key in SETTING_KEYS else django_name
+
+
+_values = dict(DEFAULTS)
 _values.update(
-    {name: getattr(settings, name) for name in dir(settings) if name.startswith(_prefix)}
+    {
+        _celery_key(name): getattr(settings, name)
+        for name in dir(settings)
+        if name.startswith(_prefix)
+    }
 )
 globals().update(_values)

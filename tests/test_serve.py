@@ -233,6 +233,22 @@ def test_serve_answers_the_admin_login_and_prints_how_to_use_it(server: Server) 
     assert "Content-Type: application/json" in curl.group(1)
 
 
+def test_serve_starts_its_worker_and_beat_without_celery_deprecation_warnings(
+    server: Server,
+) -> None:
+    # The worker's and beat's output is serve's output; the banner does not wait for the
+    # worker, so wait for its "ready." line: the deprecation warnings came before it.
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not re.search(r"^\[.*\] .* ready\.$", server.output, re.MULTILINE):
+        assert time.monotonic() < deadline, server.output[-4000:]
+        time.sleep(0.2)
+    output = server.output
+    assert "beat: Starting..." in output, output[-4000:]
+    assert "CDeprecationWarning" not in output, output[:4000]
+    assert "deprecated" not in output.lower(), output[:4000]
+    assert "celery upgrade settings" not in output, output[:4000]
+
+
 def test_a_webhook_to_the_printed_url_runs_the_demo_flow(server: Server) -> None:
     try:
         resolve("/trigger/" + "x" * 32)
