@@ -2,9 +2,12 @@
 """Set up and run Triggerfish from a fresh clone with nothing but Python 3.11+.
 
     python3 dev.py run [--host 127.0.0.1] [--port 8000]   # install, then `manage.py serve`
+    python3 dev.py manage COMMAND [arguments]              # install, then `manage.py COMMAND`
     python3 dev.py test [pytest arguments]                 # install with test extras, then pytest
 
-Both create ``.venv`` on first use and reinstall only when ``pyproject.toml`` changes.
+Each creates ``.venv`` on first use and reinstalls only when ``pyproject.toml`` changes.
+``manage`` runs any Django command with the virtualenv's Python (``python3 dev.py manage
+createsuperuser``): the system's ``python3`` has no Django.
 """
 
 from __future__ import annotations
@@ -54,13 +57,16 @@ def ensure_environment(extras: str) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "manage", "test"}:
         print(__doc__)
         return 2
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "run":
         ensure_environment("")
         argv = [str(PYTHON), "manage.py", "serve", *rest]
+    elif command == "manage":
+        ensure_environment("")
+        argv = [str(PYTHON), "manage.py", *rest]
     else:
         ensure_environment("test")
         # Tests keep their database, broker and results apart from a running `serve`.

@@ -11,10 +11,11 @@ read without a namespace. With ``namespace="CELERY"`` Celery takes the prefixed 
 equal a Celery 3 name (``CELERY_TIMEZONE``, ``CELERY_RESULT_BACKEND``, ``CELERY_IMPORTS`` …)
 for old-style settings and prints a ``CDeprecationWarning`` for each at every start. A
 ``CELERY_*`` setting that is no Celery key (``CELERY_DB_REUSE_MAX``, read by Celery's Django
-fix-up under that name) keeps its name.
+fix-up under that name) keeps its name. Defaults of options Celery deprecates are left
+out: Celery warns about every deprecated option the module sets, even to its default.
 """
 
-from celery.app.defaults import DEFAULTS, SETTING_KEYS
+from celery.app.defaults import NAMESPACES, SETTING_KEYS, flatten
 from django.conf import settings
 
 _prefix = "CELERY_"
@@ -25,7 +26,11 @@ def _celery_key(django_name: str) -> str:
     return key if key in SETTING_KEYS else django_name
 
 
-_values = dict(DEFAULTS)
+_values = {
+    key: option.default
+    for key, option in flatten(NAMESPACES)
+    if not (option.deprecate_by or option.remove_by)
+}
 _values.update(
     {
         _celery_key(name): getattr(settings, name)
