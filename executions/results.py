@@ -28,7 +28,7 @@ def result_storage_key(*, execution_id: Any, position: int) -> str:
 def step_result_serialize(value: Any) -> bytes:
     """The stored form of a result; raises TypeError for values JSON cannot carry, which the
     runner turns into a step error (an action returned, say, a set or an open file)."""
-    return codec.dumps(value).encode("utf-8")
+    return codec.payload_encode(value).encode("utf-8")
 
 
 def step_result_attach(
@@ -54,10 +54,11 @@ def step_result_attach(
 
 
 def step_result_load(step_result: StepResult) -> Any:
-    """The step's result value, wherever it is stored. Bytes come back byte-exact."""
+    """The step's result value, wherever it is stored. Bytes come back byte-exact; a
+    stored value that cannot be decoded is a ``codec.UndecodablePayload``."""
     if step_result.result_file:
         with step_result.result_file.open("rb") as handle:
-            return codec.loads(handle.read())
+            return codec.payload_decode_or_undecodable(handle.read())
     return step_result.result
 
 
