@@ -215,6 +215,18 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
     execution = Execution.objects.get(pk=execution_id)
     execution_rows_attach(execution)  # instance, customer, integration, flow: cached
     flow = execution.flow
+    if isinstance(execution.trigger_payload, codec.UndecodablePayload):
+        # Stored by an older release or damaged: no step can be given a trigger, so the
+        # run fails saying why, instead of crashing on it mid-way.
+        error = f"The trigger payload cannot be read: {execution.trigger_payload.error}"
+        _finish(
+            execution.id,
+            ExecutionStatus.FAILED,
+            error,
+            flow,
+            lines=[_log_line(execution, "error", error)],
+        )
+        return
     steps = list(flow_steps(flow.id))
     # The opening line is held back and saved with the run's next write (an action's log
     # line, a step result, or the final transaction): a one-step run commits once less.
@@ -309,7 +321,7 @@ def _sync_outcome(
             "position": last_result.position,
             "action": last_result.action,
             "status": last_result.status,
-            "result": codec.dumps(last_result.result),
+            "result": codec.payload_encode(last_result.result),
         }
     return {"status": status, "error": error, "flowId": str(execution.flow_id), "step": step}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import BadHeaderError, HttpResponse, JsonResponse
 
+from executions import codec
 from executions.models import Execution
 from integrations.components.triggers import TriggerResponse
 from integrations.models import Flow
@@ -90,14 +90,17 @@ def result_shape(value: Any) -> dict[str, Any] | None:
 
 
 def body_bytes(data: Any) -> tuple[bytes, str]:
-    """A value as response bytes and the content type it implies."""
+    """A value as response bytes and the content type it implies. Objects and lists are
+    strict JSON with bytes inside as base64 strings and NaN/Infinity as null
+    (``codec.answer_json``): a result a run stored can always be answered."""
     if data is None:
         return b"", "application/json"
     if isinstance(data, bytes):
         return data, "application/octet-stream"
     if isinstance(data, str):
-        return data.encode(), "text/plain; charset=utf-8"
-    return json.dumps(data, cls=DjangoJSONEncoder).encode(), "application/json"
+        # A lone surrogate (a Python string may hold one) must not make the answer a 500.
+        return data.encode("utf-8", errors="replace"), "text/plain; charset=utf-8"
+    return codec.answer_json(data), "application/json"
 
 
 def content_type_is_text_like(content_type: str) -> bool:
@@ -122,14 +125,29 @@ class RenderedResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# What a WSGI server sends as a header (RFC 9110 5.6.2 token names; values without control
+# characters): gunicorn answers 500 for anything else, after the run has succeeded.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _status(value: Any) -> int:
     try:
         status = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ResultShapeError(f"The flow's result has an invalid statusCode: {value!r}.") from None
-    if isinstance(value, bool) or not 100 <= status <= 599:
+    # 1xx are interim answers in HTTP, never a final one.
+    if isinstance(value, bool) or not 200 <= status <= 599:
         raise ResultShapeError(f"The flow's result has an invalid statusCode: {value!r}.")
     return status
+
+
+def _content_type(value: Any, implied: str) -> str:
+    if value is None or value == "":
+        return implied
+    if not isinstance(value, str) or HEADER_VALUE_FORBIDDEN.search(value):
+        raise ResultShapeError(f"The flow's result has an invalid contentType: {value!r}.")
+    return value
 
 
 def _headers(value: Any) -> dict[str, str]:
@@ -145,7 +163,7 @@ def result_render(value: Any, *, stopped: bool = False) -> RenderedResult:
         body, implied_type = body_bytes(value.get("body"))
         return RenderedResult(
             body=body,
-            content_type=value.get("contentType") or implied_type,
+            content_type=_content_type(value.get("contentType"), implied_type),
             status=_status(value.get("statusCode")),
             headers=_headers(value.get("headers")),
         )
@@ -157,7 +175,7 @@ def result_render(value: Any, *, stopped: bool = False) -> RenderedResult:
     status = shape.get("statusCode")
     return RenderedResult(
         body=body,
-        content_type=shape.get("contentType") or implied_type,
+        content_type=_content_type(shape.get("contentType"), implied_type),
         status=None if status is None else _status(status),
         headers=_headers(shape.get("headers")),
     )
@@ -173,6 +191,9 @@ def rendered_response(rendered: RenderedResult, *, status: int | None = None) ->
     for name, value in rendered.headers.items():
         if name.lower() in HOP_BY_HOP_HEADERS:
             continue
+        if not HEADER_NAME.fullmatch(name) or HEADER_VALUE_FORBIDDEN.search(value):
+            logger.warning("Dropping invalid response header %r from a flow result", name[:100])
+            continue
         try:
             response[name] = value
         except (BadHeaderError, ValueError):
@@ -182,12 +203,26 @@ def rendered_response(rendered: RenderedResult, *, status: int | None = None) ->
     return response
 
 
+# A result that asks for what HTTP cannot carry is answered like a run that raised: the
+# run is over and must not look like a passing outage (a 5xx invites a retry, which would
+# run the flow twice).
+RESULT_SHAPE_ERROR_STATUS = 400
+
+
+def undecodable_result_response(result: codec.UndecodablePayload) -> JsonResponse:
+    """The answer for a stored result that cannot be read (docs/synchronous.md): the row
+    is there, its value is not, and asking again will not change that."""
+    return error_response(result.message, 409)
+
+
 def result_response(value: Any, *, stopped: bool = False) -> HttpResponse:
     """The body a synchronous caller gets directly for a final step result."""
+    if isinstance(value, codec.UndecodablePayload):
+        return undecodable_result_response(value)
     try:
         rendered = result_render(value, stopped=stopped)
     except ResultShapeError as error:
-        return error_response(str(error), 502)
+        return error_response(str(error), RESULT_SHAPE_ERROR_STATUS)
     return rendered_response(rendered)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from triggers.responses import error_response
 from triggers.sync import result_url_respond
@@ -16,6 +17,9 @@ from triggers.sync import result_url_respond
 ALLOWED_METHODS = ("GET", "HEAD")
 
 
+# CSRF-exempt so that a POST, PUT or DELETE reaches the 405 below instead of Django's CSRF
+# page (HTML, 403): the URL carries no session and changes nothing.
+@csrf_exempt
 @never_cache
 def result_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method not in ALLOWED_METHODS:

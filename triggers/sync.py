@@ -44,12 +44,14 @@ from executions.retention import execution_results_pruned
 from integrations.models import Flow
 from triggers.responses import (
     EXECUTION_ID_HEADER,
+    RESULT_SHAPE_ERROR_STATUS,
     RenderedResult,
     ResultShapeError,
     content_type_is_text_like,
     error_response,
     rendered_response,
     result_render,
+    undecodable_result_response,
 )
 
 logger = logging.getLogger(__name__)
@@ -164,7 +166,7 @@ def sync_result_object_store(*, execution_id: Any, value: Any, stopped: bool) ->
                 execution_id=execution_id, body=rendered.body, content_type=rendered.content_type
             )
     except ResultShapeError:
-        pass  # answered as a 502 from the row; nothing to store
+        pass  # answered as an error from the row; nothing to store
     except Exception:
         logger.warning("Could not store the sync result of %s", execution_id, exc_info=True)
 
@@ -234,11 +236,15 @@ def finished_response(
     if result_object is None:
         final_step = final_step or execution_final_step(execution)  # read once for both
         value = execution_final_result(execution, final_step)
+        if isinstance(value, codec.UndecodablePayload):
+            return _with_execution_id(undecodable_result_response(value), execution)
         stopped = execution_stopped_early(execution, final_step)
         try:
             rendered = result_render(value, stopped=stopped)
         except ResultShapeError as error:
-            return _with_execution_id(error_response(str(error), 502), execution)
+            return _with_execution_id(
+                error_response(str(error), RESULT_SHAPE_ERROR_STATUS), execution
+            )
         if rendered.status is not None:
             return _with_execution_id(rendered_response(rendered), execution)
         if prefer_direct and _answerable_directly(rendered):
@@ -307,7 +313,7 @@ def _announced_rows(
         position=step["position"],
         action=step["action"],
         status=step["status"],
-        result=codec.loads(step["result"]),
+        result=codec.payload_decode(step["result"]),
     )
 
 
