@@ -308,7 +308,7 @@ def test_a_customer_users_membership_comes_with_its_token(request, user_a, custo
     assert response.status_code == 200
     assert [c["id"] for c in response.json()["results"]] == [str(customer_a.pk)]
     statements = sql(captured)
-    assert 'FROM "authtoken_token"' in statements[0]
+    assert 'FROM "api_apitoken"' in statements[0]
     assert '"instances_customeruser"' in statements[0]  # joined to the token's query
     assert not [q for q in statements[1:] if 'FROM "instances_customeruser"' in q]
     # Nor the customer through the membership (a get by primary key, LIMIT 21).

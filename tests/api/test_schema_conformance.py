@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import checks
 
+from api.services import api_token_create
 from config.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ EXCLUDED_CHECKS = [checks.positive_data_acceptance, checks.negative_data_rejecti
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, world, staff_user):
-    token, _ = Token.objects.get_or_create(user=staff_user)
+    token = api_token_create(user=staff_user)
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {token.key}"}, excluded_checks=EXCLUDED_CHECKS
+        headers={"Authorization": f"Bearer {token}"}, excluded_checks=EXCLUDED_CHECKS
     )

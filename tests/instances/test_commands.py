@@ -1,4 +1,5 @@
-"""create_api_token and create_customer_user, through call_command."""
+"""create_customer_user, through call_command and as a script runs it (create_api_token:
+tests/api/test_tokens.py)."""
 
 from __future__ import annotations
 
@@ -25,25 +26,6 @@ def run_with_stdin(*args: str, stdin) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stdin=stdin)
     return out.getvalue()
-
-
-def test_create_api_token_prints_the_token_last_and_it_authenticates(client, staff_user):
-    token = run("create_api_token", "staff").strip().splitlines()[-1]
-    assert run("create_api_token", "staff").strip().splitlines()[-1] == token
-    response = client.get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 200
-
-
-def test_rotate_replaces_the_token(client, staff_user):
-    old = run("create_api_token", "staff").strip().splitlines()[-1]
-    new = run("create_api_token", "staff", "--rotate").strip().splitlines()[-1]
-    assert new != old
-    assert client.get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Bearer {old}").status_code == 401
-
-
-def test_unknown_user_is_a_command_error(db):
-    with pytest.raises(CommandError, match="No user named"):
-        run("create_api_token", "nobody")
 
 
 def test_create_customer_user(customer_a):
