@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from executions.codec import unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
 from integrations.models import Integration
@@ -170,19 +171,41 @@ class InstanceDetailSerializer(InstanceSerializer):
         return self._webhook_context(instance).get("invokeUrl")
 
 
+# A stored payload or result the codec cannot read (written by an older release, or
+# damaged) is shown with the reason instead of failing the list or page it is on.
+UNREADABLE_FIELD = serializers.CharField(
+    allow_null=True,
+    help_text="Why the stored value cannot be read; null when it can.",
+)
+
+
 class StepResultSerializer(serializers.ModelSerializer):
     startedAt = serializers.DateTimeField(source="started_at")
     endedAt = serializers.DateTimeField(source="ended_at")
     resultUrl = serializers.SerializerMethodField()
+    resultError = serializers.SerializerMethodField()
 
     class Meta:
         model = StepResult
-        fields = ["name", "action", "status", "startedAt", "endedAt", "error", "resultUrl"]
+        fields = [
+            "name",
+            "action",
+            "status",
+            "startedAt",
+            "endedAt",
+            "error",
+            "resultUrl",
+            "resultError",
+        ]
 
     def get_resultUrl(self, step: StepResult) -> str:
         request = self.context.get("request")
         path = f"/api/v1/executions/{step.execution_id}/steps/{step.position}/result"
         return request.build_absolute_uri(path) if request else path
+
+    @extend_schema_field(UNREADABLE_FIELD)
+    def get_resultError(self, step: StepResult) -> str | None:
+        return unreadable_message(step.result)
 
 
 class ExecutionLogSerializer(serializers.ModelSerializer):
@@ -209,6 +232,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+    payloadError = serializers.SerializerMethodField()
 
     class Meta:
         model = Execution
@@ -227,7 +251,12 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "startedAt",
             "endedAt",
             "error",
+            "payloadError",
         ]
+
+    @extend_schema_field(UNREADABLE_FIELD)
+    def get_payloadError(self, execution: Execution) -> str | None:
+        return unreadable_message(execution.trigger_payload)
 
 
 class ExecutionAttemptSerializer(serializers.ModelSerializer):

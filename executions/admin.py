@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from executions.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 
 
@@ -28,6 +29,10 @@ def _printable(value: Any) -> Any:
 
 
 def _preview(value: Any, limit: int = 2000) -> str:
+    if isinstance(value, UndecodablePayload):
+        # Said first, then the stored text as it is, so staff can see what is in the row.
+        text = value.text if len(value.text) <= limit else value.text[:limit] + "…"
+        return f"{value.message}\n\nStored text:\n{text}"
     text = json.dumps(_printable(value), indent=2, default=str)
     return text if len(text) <= limit else text[:limit] + "\n…"
 
@@ -129,7 +134,16 @@ class InstanceFilter(admin.SimpleListFilter):
 
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
-    list_display = ("id", "flow", "instance", "customer", "status", "trigger_kind", "created_at")
+    list_display = (
+        "id",
+        "flow",
+        "instance",
+        "customer",
+        "status",
+        "trigger_kind",
+        "created_at",
+        "payload_state",
+    )
     list_select_related = ("flow", "instance__customer", "customer")
     list_filter = (
         "status",
@@ -180,6 +194,10 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Payload")
+    def payload_state(self, obj: Execution) -> str:
+        return unreadable_message(obj.trigger_payload) or "—"
 
     @admin.display(description="Trigger payload")
     def payload_preview(self, obj: Execution) -> str:

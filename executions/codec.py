@@ -75,6 +75,11 @@ class UndecodablePayload:
         return f"The stored value cannot be read: {self.error}"
 
 
+def unreadable_message(value: Any) -> str | None:
+    """What is wrong with a loaded payload or result, or None when it was read."""
+    return value.message if isinstance(value, UndecodablePayload) else None
+
+
 class _PayloadEncoder(DjangoJSONEncoder):
     """Bytes as the tagged object, counting how many it wrote (see ``payload_encode``)."""
 

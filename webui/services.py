@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from executions.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, StepResult
 from executions.results import step_result_load
 from instances.models import Customer, Instance
@@ -136,17 +137,24 @@ def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
 
 
 def instance_history(instance: Instance, *, user) -> list[Execution]:
+    """The latest executions; each carries ``payload_problem``: why its stored trigger
+    payload cannot be read, or None (the row is listed either way)."""
     from webui.tenancy import executions_for_user
 
-    return list(
+    executions = list(
         executions_for_user(user)
         .filter(instance=instance)
         .select_related("flow")
         .order_by("-created_at")[:HISTORY_LENGTH]
     )
+    for execution in executions:
+        execution.payload_problem = unreadable_message(execution.trigger_payload)
+    return executions
 
 
 def _preview_text(value: Any) -> str:
+    if isinstance(value, UndecodablePayload):
+        return value.message
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
     try:
