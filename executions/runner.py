@@ -107,9 +107,7 @@ def _reads_webhook_context(steps: list[Step] | None) -> bool:
 
 
 def _config_vars(execution: Execution) -> dict[str, Any]:
-    return config_vars_for(
-        integration=execution.integration, values=execution.instance.config_values
-    )
+    return config_vars_for(integration=execution.integration, instance=execution.instance)
 
 
 def execution_scope(execution: Execution, steps: list[Step] | None = None) -> dict[str, Any]:

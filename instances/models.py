@@ -8,7 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from integrations.models import Integration
+from integrations.config_values import config_values_seal
+from integrations.models import ConfigVariable, ConfigVariableType, Integration
 
 
 class Customer(models.Model):
@@ -70,6 +71,22 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer})"
+
+    def save(self, *args, **kwargs) -> None:
+        # Secret values reach the database only sealed, whoever saves (services, admin,
+        # fixtures); stored values saved again stay as they are.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "config_values" in update_fields:
+            self.config_values = config_values_seal(
+                instance_id=self.pk,
+                secret_keys=set(
+                    ConfigVariable.objects.filter(
+                        integration_id=self.integration_id, type=ConfigVariableType.SECRET
+                    ).values_list("key", flat=True)
+                ),
+                values=self.config_values,
+            )
+        super().save(*args, **kwargs)
 
     @property
     def is_deployed(self) -> bool:

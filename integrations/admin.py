@@ -22,7 +22,8 @@ from integrations.definitions import (
     flow_export,
     integration_export,
 )
-from integrations.models import ConfigVariable, Flow, Integration, Step
+from integrations.models import ConfigVariable, ConfigVariableType, Flow, Integration, Step
+from integrations.secrets import hmac_settings_seal
 
 # Where a definition error path lands on the flow form (first match wins).
 _PATH_FIELDS = (
@@ -87,9 +88,12 @@ class FlowAdminForm(forms.ModelForm):
         flow = self.instance
         if self.errors or not flow.integration_id:
             return
-        definition = integration_export(integration=flow.integration)
+        # Validated with its secrets (an hmac flow needs one), never shown. A secret typed
+        # into the form is sealed first, as saving will, so both read one shape.
+        flow.hmac = hmac_settings_seal(flow.hmac, flow_id=flow.pk)
+        definition = integration_export(integration=flow.integration, include_secrets=True)
         steps = list(flow.steps.all()) if flow.pk else []
-        edited = flow_export(flow=flow, steps=steps)
+        edited = flow_export(flow=flow, steps=steps, include_secrets=True)
         original_name = (
             Flow.objects.filter(pk=flow.pk).values_list("name", flat=True).first()
             if flow.pk
@@ -121,8 +125,35 @@ class FlowAdminForm(forms.ModelForm):
                 self.add_error(field, f"{relative}: {message}")
 
 
+class ConfigVariableForm(forms.ModelForm):
+    """A ``secret`` variable's default is never shown: its input starts empty and a blank
+    one keeps what is stored (sealed again by ``ConfigVariable.save``)."""
+
+    class Meta:
+        model = ConfigVariable
+        fields = ("position", "key", "type", "required", "default", "options", "description")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._secret_stored = (
+            self.instance.pk is not None
+            and self.instance.type == ConfigVariableType.SECRET
+            and self.instance.default not in (None, "")
+        )
+        if self._secret_stored:
+            self.initial["default"] = None
+            self.fields["default"].help_text = "A secret is stored and not shown; blank keeps it."
+
+    def clean_default(self):
+        default = self.cleaned_data.get("default")
+        if self._secret_stored and default in (None, ""):
+            return self.instance.default
+        return default
+
+
 class ConfigVariableInline(admin.TabularInline):
     model = ConfigVariable
+    form = ConfigVariableForm
     extra = 0
     fields = ("position", "key", "type", "required", "default", "options", "description")
 

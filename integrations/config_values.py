@@ -3,6 +3,10 @@
 Used by definition validation (for defaults) and by whoever stores instance values (API,
 wizard, admin): every value goes through :func:`config_value_clean`, so a stored value
 always has its variable's type.
+
+Values of ``secret`` variables (and their defaults) are stored sealed
+(``integrations.secrets``): :func:`config_values_seal` runs on every save of an instance's
+values and :func:`config_vars_for` opens them for a run or a check, the only place they are.
 """
 
 from __future__ import annotations
@@ -13,6 +17,12 @@ from typing import Any
 
 from integrations.models import ConfigVariableType, Integration
 from integrations.schedules import ScheduleError, schedule_value_clean
+from integrations.secrets import (
+    instance_value_context,
+    secret_open_if_sealed,
+    secret_seal,
+    variable_default_context,
+)
 
 # Types whose empty string counts as "no value" for ``required``.
 _TEXT_TYPES = {ConfigVariableType.STRING, ConfigVariableType.SECRET, ConfigVariableType.PICKLIST}
@@ -113,7 +123,7 @@ def config_values_clean(*, integration: Integration, values: dict[str, Any]) -> 
     for variable in variables:
         value = values.get(variable.key)
         if value is None:
-            value = variable.default
+            value = variable.default_opened()
         if variable.type == ConfigVariableType.PICKLIST and value == "":
             value = None
         if value is None or (value == "" and variable.type in _TEXT_TYPES):
@@ -133,13 +143,43 @@ def config_values_clean(*, integration: Integration, values: dict[str, Any]) -> 
     return cleaned
 
 
-def config_vars_for(*, integration: Integration, values: dict[str, Any]) -> dict[str, Any]:
+def config_values_seal(
+    *, instance_id: Any, secret_keys: set[str], values: dict[str, Any]
+) -> dict[str, Any]:
+    """An instance's values as stored: each non-empty secret sealed for its instance and key
+    (a value already sealed there stays as it is, so saving stored values again changes
+    nothing; anything else, whatever it looks like, is new text and is sealed). A value
+    sealed for a key that is no longer secret (a new version changed its type) is opened."""
+    stored: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        context = instance_value_context(instance_id, key)
+        if key in secret_keys and isinstance(value, str) and value:
+            stored[key] = secret_seal(value, context=context)
+        elif key in secret_keys:
+            stored[key] = value
+        else:
+            stored[key] = secret_open_if_sealed(value, context=context)
+    return stored
+
+
+def config_values_opened(instance: Any) -> dict[str, Any]:
+    """The instance's stored values with its secrets opened (no defaults filled in)."""
+    return {
+        key: secret_open_if_sealed(value, context=instance_value_context(instance.pk, key))
+        for key, value in (instance.config_values or {}).items()
+    }
+
+
+def config_vars_for(*, integration: Integration, instance: Any) -> dict[str, Any]:
     """What ``configVars`` reads at run time: the instance's values, with the integration's
-    defaults for keys it has not set (variables added by a later version, say)."""
+    defaults for keys it has not set (variables added by a later version, say), secrets
+    opened. Only runs and checks (signatures, component triggers, deploy hooks) call it."""
     from integrations.run_definitions import config_defaults
 
-    resolved = dict(values or {})
+    resolved = config_values_opened(instance)
     for key, default in config_defaults(integration.pk).items():
         if resolved.get(key) is None:
-            resolved[key] = default
+            resolved[key] = secret_open_if_sealed(
+                default, context=variable_default_context(integration.pk, key)
+            )
     return resolved

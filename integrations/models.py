@@ -10,6 +10,13 @@ import uuid
 
 from django.db import models
 
+from integrations.secrets import (
+    hmac_settings_seal,
+    secret_open_if_sealed,
+    secret_seal,
+    variable_default_context,
+)
+
 
 class EndpointType(models.TextChoices):
     FLOW_SPECIFIC = "flow_specific", "One URL per instance flow"
@@ -79,6 +86,27 @@ class ConfigVariable(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    def save(self, *args, **kwargs) -> None:
+        self.default = self.default_sealed()
+        super().save(*args, **kwargs)
+
+    def default_sealed(self) -> object:
+        """The default as stored: a ``secret`` variable's sealed for its integration and key
+        (idempotent, so saving a loaded row again changes nothing)."""
+        if self.type != ConfigVariableType.SECRET or not isinstance(self.default, str):
+            return self.default
+        if not self.default:
+            return self.default
+        return secret_seal(self.default, context=self._default_context())
+
+    def default_opened(self) -> object:
+        """The default as defined, a secret one opened: for runs, checks and export with
+        secrets only."""
+        return secret_open_if_sealed(self.default, context=self._default_context())
+
+    def _default_context(self) -> str:
+        return variable_default_context(self.integration_id, self.key)
+
 
 class TriggerType(models.TextChoices):
     """Built-in trigger types. A component trigger is stored as ``<component>.<trigger>``."""
@@ -142,6 +170,11 @@ class Flow(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # A literal signing secret is stored sealed (idempotent; see integrations.secrets).
+        self.hmac = hmac_settings_seal(self.hmac, flow_id=self.pk)
+        super().save(*args, **kwargs)
 
     @property
     def is_webhook(self) -> bool:

@@ -25,6 +25,7 @@ from integrations.components.triggers import (
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, TriggerType
 from integrations.references import TemplateError, resolve_inputs
+from integrations.secrets import SecretError, hmac_settings_open
 from triggers.signatures import SignatureError, Verified, signature_verify
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,7 @@ def _settings_resolve(settings: dict[str, Any], instance: Instance, flow: Flow) 
     ``secret: "{{ configVars['Signing Secret'] }}"``."""
     scope = {
         **_identity(instance, flow),
-        "configVars": config_vars_for(
-            integration=instance.integration, values=instance.config_values
-        ),
+        "configVars": config_vars_for(integration=instance.integration, instance=instance),
     }
     try:
         return resolve_inputs(settings, scope)
@@ -71,7 +70,13 @@ def hmac_check(
     *, instance: Instance, flow: Flow, raw_body: bytes, headers: dict[str, str]
 ) -> Verified:
     """Verify the exact request bytes against the flow's ``hmac`` settings."""
-    settings = _settings_resolve(flow.hmac or {}, instance, flow)
+    try:
+        stored = hmac_settings_open(flow.hmac, flow_id=flow.pk)
+    except SecretError as error:
+        # Sealed under a key no longer configured: an operator's problem, said as such.
+        logger.error("Flow %s: its signing secret does not open: %s", flow.pk, error)
+        raise TriggerRefused("The signing secret could not be read.") from error
+    settings = _settings_resolve(stored, instance, flow)
     if not isinstance(settings.get("secret"), str) or not settings["secret"]:
         raise TriggerRefused("The signing secret is not configured.")
     try:
@@ -100,9 +105,7 @@ def trigger_context(
         customer=identity["customer"],
         integration=identity["integration"],
         flow=identity["flow"],
-        config_vars=config_vars_for(
-            integration=instance.integration, values=instance.config_values
-        ),
+        config_vars=config_vars_for(integration=instance.integration, instance=instance),
         webhook_urls=webhook_urls,
     )
 

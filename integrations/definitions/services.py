@@ -4,6 +4,10 @@ One mapping turns a validated definition into rows (:func:`_rows_build`) and one
 back into a definition (:func:`_rows_export`). Export omits every key that holds its
 default, so ``definition_normalize(D)`` (rows built in memory, never saved) is exactly
 what ``integration_export(integration_import(D))`` gives back.
+
+Secrets (``secret`` variables' defaults, literal signing secrets) are sealed as rows are
+built and left out of an export unless ``include_secrets`` is asked for (staff, through
+``manage.py export_integration --include-secrets``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from integrations.definitions.schema import (
 from integrations.definitions.validation import definition_validate
 from integrations.models import (
     ConfigVariable,
+    ConfigVariableType,
     EndpointSecurity,
     EndpointType,
     Flow,
@@ -36,6 +41,7 @@ from integrations.models import (
     QueueType,
     Step,
 )
+from integrations.secrets import hmac_settings_open, hmac_settings_seal
 
 # Two imports of one name may race for the same next version; the unique constraint stops
 # the second, which then retries with the version after.
@@ -68,21 +74,28 @@ def integration_import(
     raise AssertionError("unreachable")
 
 
-def integration_export(*, integration: Integration) -> dict[str, Any]:
-    """The integration as a definition (SPEC §2), keys holding defaults left out."""
+def integration_export(
+    *, integration: Integration, include_secrets: bool = False
+) -> dict[str, Any]:
+    """The integration as a definition (SPEC §2), keys holding defaults left out. Without
+    ``include_secrets``, secret variables have no ``default`` and literal signing secrets
+    no ``secret`` (a reference to a config variable is kept)."""
     flows = integration.flows.order_by("position").prefetch_related("steps")
     return _rows_export(
         _Rows(
             integration=integration,
             config_variables=list(integration.config_variables.order_by("position")),
             flows=[(flow, sorted(flow.steps.all(), key=lambda s: s.position)) for flow in flows],
-        )
+        ),
+        include_secrets=include_secrets,
     )
 
 
-def definition_normalize(*, definition: Any) -> dict[str, Any]:
+def definition_normalize(*, definition: Any, include_secrets: bool = False) -> dict[str, Any]:
     """A definition as export would write it after importing it. Raises DefinitionError."""
-    return _rows_export(_rows_build(definition_validate(definition=definition)))
+    return _rows_export(
+        _rows_build(definition_validate(definition=definition)), include_secrets=include_secrets
+    )
 
 
 def _rows_save(rows: _Rows) -> Integration:
@@ -141,17 +154,18 @@ def _rows_build(spec: DefinitionSpec) -> _Rows:
             default = config_value_clean(
                 value_type=variable.type, value=default, options=variable.options
             )
-        rows.config_variables.append(
-            ConfigVariable(
-                key=variable.key,
-                type=variable.type,
-                position=position,
-                description=variable.description,
-                default=default,
-                required=variable.required,
-                options=list(variable.options or []),
-            )
+        row = ConfigVariable(
+            integration=rows.integration,
+            key=variable.key,
+            type=variable.type,
+            position=position,
+            description=variable.description,
+            default=default,
+            required=variable.required,
+            options=list(variable.options or []),
         )
+        row.default = row.default_sealed()  # bulk_create skips save(), which would seal it
+        rows.config_variables.append(row)
     for position, flow in enumerate(spec.flows):
         rows.flows.append((_flow_build(flow, position), _steps_build(flow)))
     return rows
@@ -159,7 +173,7 @@ def _rows_build(spec: DefinitionSpec) -> _Rows:
 
 def _flow_build(spec: FlowSpec, position: int) -> Flow:
     trigger, queue, retry, response = spec.trigger, spec.queue, spec.retry, spec.trigger.response
-    return Flow(
+    flow = Flow(
         name=spec.name,
         position=position,
         description=spec.description,
@@ -184,6 +198,9 @@ def _flow_build(spec: FlowSpec, position: int) -> Flow:
         else _RETRY_DEFAULTS["exponentialBackoff"],
         sync_timeout_seconds=spec.sync_timeout_seconds,
     )
+    # bulk_create skips Flow.save(), which would seal a literal signing secret.
+    flow.hmac = hmac_settings_seal(flow.hmac, flow_id=flow.pk)
+    return flow
 
 
 def _steps_build(spec: FlowSpec) -> list[Step]:
@@ -211,18 +228,16 @@ def _hmac_store(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _hmac_export(stored: dict[str, Any]) -> dict[str, Any]:
+def _hmac_export(flow: Flow, include_secrets: bool) -> dict[str, Any]:
+    stored = hmac_settings_open(flow.hmac, flow_id=flow.pk) if include_secrets else flow.hmac
+    secret = {"secret": stored["secret"]} if include_secrets or "{{" in stored["secret"] else {}
     if "preset" in stored:
-        exported = {"preset": stored["preset"], "secret": stored["secret"]}
+        exported = {"preset": stored["preset"], **secret}
         tolerance = stored.get("toleranceSeconds")
         if tolerance is not None and tolerance != DEFAULT_TOLERANCE_SECONDS:
             exported["toleranceSeconds"] = tolerance
         return exported
-    exported = {
-        "header": stored["header"],
-        "algorithm": stored["algorithm"],
-        "secret": stored["secret"],
-    }
+    exported = {"header": stored["header"], "algorithm": stored["algorithm"], **secret}
     if stored.get("encoding", "hex") != "hex":
         exported["encoding"] = stored["encoding"]
     if stored.get("prefix"):
@@ -243,7 +258,7 @@ def _number_export(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def _rows_export(rows: _Rows) -> dict[str, Any]:
+def _rows_export(rows: _Rows, *, include_secrets: bool) -> dict[str, Any]:
     integration = rows.integration
     exported: dict[str, Any] = {"name": integration.name}
     if integration.description:
@@ -260,19 +275,22 @@ def _rows_export(rows: _Rows) -> dict[str, Any]:
     if routing:
         exported["routing"] = routing
     if rows.config_variables:
-        exported["configVariables"] = [_config_variable_export(v) for v in rows.config_variables]
-    exported["flows"] = [_flow_export(flow, steps) for flow, steps in rows.flows]
+        exported["configVariables"] = [
+            _config_variable_export(v, include_secrets) for v in rows.config_variables
+        ]
+    exported["flows"] = [_flow_export(flow, steps, include_secrets) for flow, steps in rows.flows]
     return exported
 
 
-def _config_variable_export(variable: ConfigVariable) -> dict[str, Any]:
+def _config_variable_export(variable: ConfigVariable, include_secrets: bool) -> dict[str, Any]:
     exported: dict[str, Any] = {"key": variable.key, "type": str(variable.type)}
     if variable.description:
         exported["description"] = variable.description
     if variable.options:
         exported["options"] = list(variable.options)
-    if variable.default is not None:
-        default = variable.default
+    hidden = variable.type == ConfigVariableType.SECRET and not include_secrets
+    if variable.default is not None and not hidden:
+        default = variable.default_opened()
         if isinstance(default, dict) and "scheduleType" in default:
             default = {k: default[k] for k in ("scheduleType", "value", "timeZone") if k in default}
         exported["default"] = default
@@ -281,11 +299,11 @@ def _config_variable_export(variable: ConfigVariable) -> dict[str, Any]:
     return exported
 
 
-def _flow_export(flow: Flow, steps: list[Step]) -> dict[str, Any]:
+def _flow_export(flow: Flow, steps: list[Step], include_secrets: bool) -> dict[str, Any]:
     exported: dict[str, Any] = {"name": flow.name}
     if flow.description:
         exported["description"] = flow.description
-    exported["trigger"] = _trigger_export(flow)
+    exported["trigger"] = _trigger_export(flow, include_secrets)
     queue: dict[str, Any] = {}
     if flow.queue_type != QueueType.PARALLEL or flow.queue_dedupe_id_field:
         queue["type"] = str(flow.queue_type)
@@ -314,7 +332,7 @@ def _flow_export(flow: Flow, steps: list[Step]) -> dict[str, Any]:
     return exported
 
 
-def _trigger_export(flow: Flow) -> dict[str, Any]:
+def _trigger_export(flow: Flow, include_secrets: bool) -> dict[str, Any]:
     trigger: dict[str, Any] = {"type": flow.trigger_type}
     if flow.trigger_inputs:
         trigger["inputs"] = flow.trigger_inputs
@@ -332,7 +350,7 @@ def _trigger_export(flow: Flow) -> dict[str, Any]:
     if flow.endpoint_security != EndpointSecurity.CUSTOMER_OPTIONAL:
         trigger["endpointSecurity"] = str(flow.endpoint_security)
     if flow.hmac is not None:
-        trigger["hmac"] = _hmac_export(flow.hmac)
+        trigger["hmac"] = _hmac_export(flow, include_secrets)
     if flow.schedule is not None:
         trigger["schedule"] = _schedule_store(flow.schedule)
     return trigger
@@ -345,6 +363,6 @@ def _step_export(step: Step) -> dict[str, Any]:
     return exported
 
 
-def flow_export(*, flow: Flow, steps: list[Step]) -> dict[str, Any]:
+def flow_export(*, flow: Flow, steps: list[Step], include_secrets: bool = False) -> dict[str, Any]:
     """One flow in definition form (the admin validates an edited flow with it)."""
-    return _flow_export(flow, steps)
+    return _flow_export(flow, steps, include_secrets)

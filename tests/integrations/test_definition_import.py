@@ -19,6 +19,7 @@ from integrations.definitions import (
     integration_import,
 )
 from integrations.models import ConfigVariable, Flow, Integration, Step
+from integrations.secrets import hmac_settings_open
 from tests.integrations.fixtures import deftest_component  # noqa: F401 - registers "deftest"
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -107,12 +108,17 @@ def test_stored_schedule_and_preset_shapes() -> None:
     assert flows["Component Poll"].schedule == {"cron": "0 * * * *", "timeZone": "UTC"}
     assert flows["Component Poll"].trigger_inputs == {"since": "{{ configVars['Sync Schedule'] }}"}
     assert flows["Every Five"].schedule == {"every": 5, "unit": "minutes"}
-    assert flows["Stripe"].hmac == {
+    # Literal signing secrets are stored sealed (tests/instances/test_secrets_at_rest.py).
+    assert hmac_settings_open(flows["Stripe"].hmac, flow_id=flows["Stripe"].pk) == {
         "preset": "stripe",
         "secret": "whsec_test",
         "toleranceSeconds": 600,
     }
-    assert flows["GitHub"].hmac == {"preset": "github", "secret": "gh-secret"}
+    assert flows["Stripe"].hmac["secret"] != "whsec_test"
+    assert hmac_settings_open(flows["GitHub"].hmac, flow_id=flows["GitHub"].pk) == {
+        "preset": "github",
+        "secret": "gh-secret",
+    }
     assert flows["Orders"].queue_type == "throttled"
     assert flows["Orders"].queue_concurrency_limit == 3
     assert flows["Orders"].queue_dedupe_id_field == "body.data.orderId"
@@ -181,15 +187,18 @@ def test_import_syntax_error_is_a_definition_error() -> None:
 def test_round_trip_gives_back_the_normalized_definition() -> None:
     written = everything()
     expected = copy.deepcopy(written)
-    normalized = definition_normalize(definition=written)
+    # With its secrets: the whole definition comes back (without: see test_secrets_at_rest).
+    normalized = definition_normalize(definition=written, include_secrets=True)
 
-    exported = integration_export(integration=integration_import(definition=written))
+    exported = integration_export(
+        integration=integration_import(definition=written), include_secrets=True
+    )
 
     assert exported == normalized == expected
     # And the export imports to an identical export.
     again = integration_import(definition=exported)
     assert again.version == 2
-    assert integration_export(integration=again) == exported
+    assert integration_export(integration=again, include_secrets=True) == exported
 
 
 def test_round_trip_drops_defaults_and_fills_stored_shapes() -> None:
@@ -209,7 +218,9 @@ def test_round_trip_drops_defaults_and_fills_stored_shapes() -> None:
     flows["Signed Generic"]["trigger"]["hmac"]["prefix"] = ""
     written["configVariables"][5]["default"].pop("timeZone")
 
-    exported = integration_export(integration=integration_import(definition=written))
+    exported = integration_export(
+        integration=integration_import(definition=written), include_secrets=True
+    )
 
     exported_flows = {flow["name"]: flow for flow in exported["flows"]}
     assert exported_flows["Component Poll"]["trigger"]["schedule"] == {
@@ -228,7 +239,7 @@ def test_round_trip_drops_defaults_and_fills_stored_shapes() -> None:
     }
     assert "prefix" not in exported_flows["Signed Generic"]["trigger"]["hmac"]
     assert exported["configVariables"][5]["default"]["timeZone"] == "UTC"
-    assert exported == definition_normalize(definition=written)
+    assert exported == definition_normalize(definition=written, include_secrets=True)
 
 
 def test_export_keeps_flow_and_step_order() -> None:

@@ -518,7 +518,7 @@ def test_normalize_omits_defaults_and_fills_stored_shapes() -> None:
         retry={"maxAttempts": 0, "delaySeconds": 30},
         singleton=False,
     )
-    assert definition_normalize(definition=definition)["flows"][0] == {
+    assert definition_normalize(definition=definition, include_secrets=True)["flows"][0] == {
         "name": "F",
         "trigger": {
             "type": "hmac_webhook",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from executions.models import Execution, ExecutionStatus
 from executions.services import execution_create
 from instances.services import instance_create
+from integrations.config_values import config_values_opened
 from tests.webui.conftest import ORDERS_DEFINITION
 
 pytestmark = pytest.mark.django_db
@@ -203,7 +204,7 @@ def test_saving_stores_typed_values_and_a_blank_secret_keeps_the_stored_one(
     response = client.post(configure_url(orders_instance), wizard_post())
     assert response.status_code == 302
     orders_instance.refresh_from_db()
-    assert orders_instance.config_values == {
+    assert config_values_opened(orders_instance) == {
         "Shop URL": "https://shop.acme.test",
         "Region": "eu",
         "Batch Size": 25,
@@ -223,7 +224,7 @@ def test_a_new_secret_replaces_the_stored_one(client, user_a, orders_instance):
     client.force_login(user_a)
     client.post(configure_url(orders_instance), wizard_post(cv5_value="rotated"))
     orders_instance.refresh_from_db()
-    assert orders_instance.config_values["Shop Secret"] == "rotated"
+    assert config_values_opened(orders_instance)["Shop Secret"] == "rotated"
 
 
 @pytest.mark.parametrize(
@@ -282,7 +283,7 @@ def test_a_customer_user_adds_an_instance_of_an_integration_it_runs(
     assert response.status_code == 302
     created = customer_a.instances.get(name="Second shop")
     assert created.is_deployed
-    assert created.config_values["Shop Secret"] == "s2"
+    assert config_values_opened(created)["Shop Secret"] == "s2"
 
 
 def test_staff_create_an_instance_for_a_chosen_customer(

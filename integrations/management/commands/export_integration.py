@@ -1,4 +1,9 @@
-"""``manage.py export_integration NAME``: print a stored integration as a definition."""
+"""``manage.py export_integration NAME``: print a stored integration as a definition.
+
+Secrets (secret variables' defaults, literal signing secrets) are left out unless
+``--include-secrets`` is given: this command, run by whoever operates the server, is the
+only way they leave it.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +36,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=["yaml", "json"], default="yaml", dest="fmt", help="Default: yaml."
         )
+        parser.add_argument(
+            "--include-secrets",
+            action="store_true",
+            help="Write secret variables' defaults and literal signing secrets in clear "
+            "(left out otherwise; an import then needs them added back).",
+        )
 
     def handle(
-        self, *args: Any, name: str, integration_version: int | None, fmt: str, **options: Any
+        self,
+        *args: Any,
+        name: str,
+        integration_version: int | None,
+        fmt: str,
+        include_secrets: bool,
+        **options: Any,
     ) -> None:
         versions = Integration.objects.filter(name=name)
         if integration_version is not None:
@@ -43,5 +60,9 @@ class Command(BaseCommand):
             which = f" v{integration_version}" if integration_version is not None else ""
             raise CommandError(f"No integration named {name!r}{which}.")
         self.stdout.write(
-            definition_dump(integration_export(integration=integration), fmt=fmt), ending=""
+            definition_dump(
+                integration_export(integration=integration, include_secrets=include_secrets),
+                fmt=fmt,
+            ),
+            ending="",
         )
