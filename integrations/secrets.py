@@ -69,8 +69,13 @@ def secret_open(token: str, *, context: str) -> Any:
     return value
 
 
+def secret_looks_sealed(value: Any) -> bool:
+    """Whether ``value`` has the form of a sealed value (whether it opens is another matter)."""
+    return isinstance(value, str) and value.startswith(_TOKEN_START)
+
+
 def secret_is_sealed(value: Any, *, context: str) -> bool:
-    if not isinstance(value, str) or not value.startswith(_TOKEN_START):
+    if not secret_looks_sealed(value):
         return False
     try:
         secret_open(value, context=context)
@@ -81,7 +86,7 @@ def secret_is_sealed(value: Any, *, context: str) -> bool:
 
 def secret_open_if_sealed(value: Any, *, context: str) -> Any:
     """``value`` opened when it is sealed for ``context``, else ``value`` itself."""
-    if not isinstance(value, str) or not value.startswith(_TOKEN_START):
+    if not secret_looks_sealed(value):
         return value
     try:
         return secret_open(value, context=context)
