@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import bad_request as default_bad_request
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -71,6 +74,20 @@ def not_found(request, exception=None):
     if request.path.startswith(("/api/", "/trigger/", "/results/")):
         return JsonResponse({"error": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """400 for a request Django refuses before any view runs (``SuspiciousOperation``:
+    more query parameters or form fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, a bad
+    Host...): JSON on the machine surfaces, the usual page elsewhere."""
+    if not request.path.startswith(("/api/", "/trigger/", "/results/")):
+        return default_bad_request(request, exception)
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"More than {limit} query parameters or form fields."
+    else:
+        message = "Bad request."
+    return JsonResponse({"error": message}, status=400)
 
 
 def server_error(request):

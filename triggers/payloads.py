@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import multipart
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import parse_header_parameters
 
@@ -48,12 +50,29 @@ def is_text_type(mimetype: str) -> bool:
     return mimetype.startswith("text/") or mimetype in _TEXT_LIKE or mimetype.endswith("+xml")
 
 
+# A "\u" escape of a UTF-16 surrogate: the only way a lone surrogate gets into parsed JSON
+# (the bytes were decoded as UTF-8, which refuses encoded surrogates). Searched first so
+# that the full check runs only on the few bodies that hold one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _non_finite_refuse(constant: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity; RFC 8259 has no such values.
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _json_parse(raw: bytes) -> Any:
+    """Strict RFC 8259: no NaN or Infinity, and no lone surrogate (text no UTF-8 can
+    hold, which would break storage and every answer that shows it)."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_non_finite_refuse)
+        if _SURROGATE_ESCAPE.search(raw):
+            # Paired surrogates became one character; a lone one stays and fails here.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     # RecursionError: nesting deeper than the interpreter allows is malformed to us.
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+    except (UnicodeError, ValueError, RecursionError) as error:
         raise PayloadError(MALFORMED_JSON) from error
+    return value
 
 
 def _text_decode(raw: bytes, charset: str | None) -> str | bytes:
@@ -74,7 +93,8 @@ def _multipart_parse(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
             boundary,
             content_length=len(raw),
             strict=True,
-            part_limit=256,
+            # The same cap as Django's on form fields and query parameters.
+            part_limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS or 2**31,
             memory_limit=len(raw) + 1,
             spool_limit=len(raw) + 1,
         )
@@ -94,9 +114,22 @@ def _multipart_parse(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
             if part.filename:
                 entry["filename"] = part.filename
             parts[part.name] = entry
+    except multipart.ParserLimitReached as error:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        if limit is not None and str(error).startswith("Maximum segment count"):
+            raise PayloadError(f"More than {limit} form fields.") from error
+        raise PayloadError(f"Multipart payload refused: {error}.") from error
     except multipart.MultipartError as error:
         raise PayloadError(f"Received malformed multipart payload: {error}") from error
     return parts
+
+
+def _form_field_count_check(raw: bytes) -> None:
+    """A form body stays text, but it is held to Django's cap on form fields like any
+    form (counted as Django counts them: one more than the separators)."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if limit is not None and raw.count(b"&") + 1 > limit:
+        raise PayloadError(f"More than {limit} form fields.")
 
 
 def body_parse(raw: bytes, content_type: str) -> Any:
@@ -109,6 +142,8 @@ def body_parse(raw: bytes, content_type: str) -> Any:
         return _json_parse(raw)
     if mimetype == "multipart/form-data":
         return _multipart_parse(raw, params)
+    if mimetype == "application/x-www-form-urlencoded":
+        _form_field_count_check(raw)
     if is_text_type(mimetype):
         return _text_decode(raw, params.get("charset"))
     return raw

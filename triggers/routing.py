@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,16 @@ class Target:
     endpoint: Endpoint
     instance: Instance
     flow: Flow
+
+
+# What secrets.token_urlsafe writes (RFC 4648's URL-safe base64 alphabet, no padding).
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def token_is_well_formed(token: str) -> bool:
+    """Whether ``token`` is made of the characters a token can hold; anything else (a NUL,
+    a space, a percent-decoded byte) names no endpoint and is not worth a lookup."""
+    return _TOKEN_ALPHABET.fullmatch(token) is not None
 
 
 def endpoint_find(token: str) -> Endpoint | None:

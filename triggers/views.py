@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from gunicorn.http.errors import ParseException
 
 from integrations.components.triggers import TriggerResponse
 from integrations.models import TriggerType
@@ -32,6 +34,7 @@ from triggers.routing import (
     endpoint_rate_limit,
     routing_reads_body,
     target_resolve,
+    token_is_well_formed,
 )
 from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
 from triggers.sync import (
@@ -58,34 +61,77 @@ class BodyTooLarge(Exception):
     pass
 
 
+class IncompleteBody(Exception):
+    """The body ended before its Content-Length, or its chunked stream broke off."""
+
+
 def read_body(request: HttpRequest, limit: int) -> bytes:
     """Read at most ``limit`` bytes; refuse a declared or actual larger body before
-    holding it all in memory."""
+    holding it all in memory, and a body that ends before it said it would."""
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = (
+            int(request.META["CONTENT_LENGTH"]) if request.META.get("CONTENT_LENGTH") else None
+        )
     except ValueError:
-        declared = 0
-    if declared > limit:
-        raise BodyTooLarge
-    body = request.read(limit + 1)
+        declared = None
+    if declared is not None:
+        if declared > limit:
+            raise BodyTooLarge
+        stream = request  # Django's stream stops at Content-Length
+    elif request.META.get("wsgi.input_terminated"):
+        # A chunked body has no Content-Length, so Django's stream reads nothing; gunicorn
+        # de-chunks into wsgi.input and ends it where the body ends, so it is read there.
+        stream = request.META["wsgi.input"]
+    else:
+        return b""  # a server that does not end its input: only Content-Length is safe
+    try:
+        body = stream.read(limit + 1)
+    # OSError: the sender closed mid-chunk (gunicorn's NoMoreData, Django's
+    # UnreadablePostError); ParseException: a chunk stream gunicorn cannot follow.
+    except (OSError, ParseException) as error:
+        raise IncompleteBody from error
     if len(body) > limit:
         raise BodyTooLarge
+    if declared is not None and len(body) < declared:
+        raise IncompleteBody
     return body
+
+
+def _known_token_note(request: HttpRequest, token: str) -> None:
+    """Mark the request as one of a known endpoint, for its activity count, on the answers
+    that need no endpoint (HEAD, OPTIONS, 405): served from the routing cache, and an
+    outage only means this one request goes uncounted."""
+    try:
+        endpoint = endpoint_find(token)
+    except DatabaseError:
+        return
+    if endpoint is not None:
+        request.endpoint_token = endpoint.token
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class WebhookView(View):
     http_method_names = [m.lower() for m in ALLOWED_METHODS]
 
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Before any lookup: a NUL or a space can never be a token, and PostgreSQL
+        # refuses a NUL in a query (a DataError that must not read as an outage).
+        if not token_is_well_formed(kwargs["token"]):
+            return error_response("Unknown endpoint.", 404)
+        return super().dispatch(request, *args, **kwargs)
+
     def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        _known_token_note(request, kwargs["token"])
         response = error_response(f"Method {request.method} is not allowed.", 405)
         response["Allow"] = ", ".join(ALLOWED_METHODS)
         return response
 
     def head(self, request: HttpRequest, token: str, path_fragment: str = "") -> HttpResponse:
+        _known_token_note(request, token)
         return HttpResponse(status=200)
 
     def options(self, request: HttpRequest, token: str, path_fragment: str = "") -> HttpResponse:
+        _known_token_note(request, token)
         response = HttpResponse(status=204)
         response["Allow"] = ", ".join(ALLOWED_METHODS)
         return response
@@ -98,17 +144,18 @@ class WebhookView(View):
     def invoke(self, request: HttpRequest, token: str, path_fragment: str) -> HttpResponse:
         max_bytes = settings.TRIGGERFISH_MAX_BODY_BYTES
         try:
-            raw_body = read_body(request, max_bytes)
-        except BodyTooLarge:
-            return error_response(f"Request body exceeds the limit of {max_bytes} bytes.", 413)
-        if request.method == "GET":
-            raw_body = b""  # SPEC §3: a body sent with GET is ignored
-        try:
             endpoint = endpoint_find(token)
+            if endpoint is not None:
+                # Known endpoints only: random tokens must not grow the activity table.
+                # Set before the body is read so that a 413 or 400 is counted too.
+                request.endpoint_token = endpoint.token
+            # The body is judged before the token (an oversized body is 413 whatever it
+            # is sent to), as it always was.
+            raw_body = read_body(request, max_bytes)
             if endpoint is None:
                 return error_response("Unknown endpoint.", 404)
-            # Known endpoints only: random tokens must not grow the activity table.
-            request.endpoint_token = endpoint.token
+            if request.method == "GET":
+                raw_body = b""  # SPEC §3: a body sent with GET is ignored
             per_second = endpoint_rate_limit(endpoint)
             decision = rate_limit_hit(token=endpoint.token, limit=per_second)
             if not decision.allowed:
@@ -120,7 +167,14 @@ class WebhookView(View):
                 return error_response(
                     f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters.", 400
                 )
-            payload = webhook_payload_head(request, raw_body=raw_body, path_fragment=path_fragment)
+            try:
+                payload = webhook_payload_head(
+                    request, raw_body=raw_body, path_fragment=path_fragment
+                )
+            except TooManyFieldsSent:
+                return error_response(
+                    f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query parameters.", 400
+                )
             if routing_reads_body(endpoint):
                 payload_body_add(payload)
             target = target_resolve(endpoint, payload)
@@ -153,6 +207,10 @@ class WebhookView(View):
                 )
             if gate.response is not None:
                 return trigger_response(gate.response, execution)
+        except BodyTooLarge:
+            return error_response(f"Request body exceeds the limit of {max_bytes} bytes.", 413)
+        except IncompleteBody:
+            return error_response("Incomplete request body.", 400)
         except RateLimiterUnavailable:
             return error_response("The rate limiter is unavailable; retry later.", 503)
         except PayloadError as error:
