@@ -262,6 +262,8 @@ class Command(BaseCommand):
         web += ["--workers", str(workers), "--worker-class", "gthread", "--threads", "8"]
         web += ["--timeout", str(timeout), "--graceful-timeout", str(int(STOP_GRACE_SECONDS - 5))]
         web += ["--access-logfile", "-", *_gunicorn_control_socket_off()]
+        # Access and error lines with webhook tokens and API keys redacted (SPEC §3).
+        web += ["--logger-class", "config.logging.GunicornLogger"]
         worker = [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"]
         worker += ["-P", "threads", "-c", str(concurrency), "--hostname", f"worker-{port}@%h"]
         beat = [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
