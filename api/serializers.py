@@ -229,6 +229,11 @@ class ExecutionSerializer(serializers.ModelSerializer):
         source="not_before", allow_null=True, help_text="A retry does not start before this."
     )
     triggerKind = serializers.CharField(source="trigger_kind")
+    refusedAtTrigger = serializers.BooleanField(
+        source="refused_at_trigger",
+        help_text="The request was refused at its signature check or component trigger; "
+        "such an execution is never replayed.",
+    )
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
@@ -244,6 +249,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "replayOf",
             "status",
             "triggerKind",
+            "refusedAtTrigger",
             "attempt",
             "retryOf",
             "notBefore",

@@ -29,6 +29,7 @@ from api.tenancy import (
     user_customer,
 )
 from executions.models import Execution, ExecutionStatus, StepResult
+from executions.services import ReplayRefused, execution_replay
 from instances.models import Customer, CustomerUser, Instance
 from instances.services import (
     InstanceStateError,
@@ -377,11 +378,11 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
-        from executions.services import execution_replay
-
         original = self.get_object()
         try:
             replay = execution_replay(execution=original)
+        except ReplayRefused as error:
+            return Response({"error": str(error)}, status=status.HTTP_409_CONFLICT)
         except InstanceStateError as error:
             raise FieldErrors(str(error), {}) from error
         return Response(

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from executions.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
+from executions.services import ReplayRefused, execution_replay
 
 
 def _printable(value: Any) -> Any:
@@ -77,7 +78,6 @@ class ExecutionLogInline(ReadOnlyInline):
 
 @admin.action(description="Replay selected executions")
 def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
-    from executions.services import execution_replay
     from instances.services import InstanceStateError
 
     replayed = 0
@@ -85,7 +85,7 @@ def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
         try:
             execution_replay(execution=execution)
             replayed += 1
-        except InstanceStateError as error:
+        except (ReplayRefused, InstanceStateError) as error:
             modeladmin.message_user(request, f"{execution.id}: {error}", messages.ERROR)
     if replayed:
         modeladmin.message_user(request, f"Replayed {replayed} execution(s).", messages.SUCCESS)
@@ -148,6 +148,7 @@ class ExecutionAdmin(admin.ModelAdmin):
     list_filter = (
         "status",
         "trigger_kind",
+        "refused_at_trigger",
         InstanceFilter,
         ("flow__name", admin.AllValuesFieldListFilter),
         "created_at",
@@ -165,6 +166,7 @@ class ExecutionAdmin(admin.ModelAdmin):
         "flow",
         "status",
         "trigger_kind",
+        "refused_at_trigger",
         "synchronous",
         "replay_of",
         "replays_list",

@@ -56,6 +56,10 @@ class Execution(models.Model):
     )
     trigger_kind = models.CharField(max_length=32, choices=TriggerKind.choices)
     trigger_payload = PayloadField(default=dict)
+    # The request was refused at its signature check or component trigger (answered 401
+    # or the trigger's status, recorded without steps). Its payload is unverified: it is
+    # never replayed (executions.services.execution_replay).
+    refused_at_trigger = models.BooleanField(default=False)
     synchronous = models.BooleanField(default=False)
     replay_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
@@ -108,6 +112,11 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def is_replayable(self) -> bool:
+        """Whether the surfaces offer Replay: finished, and not a refused request."""
+        return self.is_finished and not self.refused_at_trigger
 
     @property
     def duration_seconds(self) -> float | None:

@@ -143,12 +143,24 @@ def execution_create(
     return execution
 
 
+class ReplayRefused(Exception):
+    """The execution may not be replayed: its request was refused at the trigger."""
+
+
 def execution_replay(*, execution: Execution) -> Execution:
     """Run a finished or failed execution again with the same trigger payload.
 
-    The replay runs on the instance's current version; ``replayOf`` links it back."""
+    The replay runs on the instance's current version; ``replayOf`` links it back. A
+    request refused at its signature check or component trigger is never replayed
+    (``ReplayRefused``): its payload was never verified, and replaying it would run the
+    flow on whatever an unsigned sender posted."""
     from instances.services import InstanceStateError
 
+    if execution.refused_at_trigger:
+        raise ReplayRefused(
+            "This request was refused at its trigger (signature or component check); "
+            "a refused request is never replayed."
+        )
     instance = execution.instance
     if instance.removed_at is not None:
         raise InstanceStateError(

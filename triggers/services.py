@@ -170,7 +170,12 @@ def webhook_refuse(*, target: Target, payload: dict[str, Any], reason: str) -> E
         )
         now = timezone.now()
         Execution.objects.filter(pk=execution.pk).update(
-            status=ExecutionStatus.FAILED, error=reason, started_at=now, ended_at=now
+            status=ExecutionStatus.FAILED,
+            error=reason,
+            started_at=now,
+            ended_at=now,
+            refused_at_trigger=True,
         )
     execution.status, execution.error = ExecutionStatus.FAILED, reason
+    execution.refused_at_trigger = True
     return execution

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from executions.services import execution_replay
+from executions.services import ReplayRefused, execution_replay
 from instances.services import (
     InstanceStateError,
     instance_deploy,
@@ -222,7 +222,7 @@ def execution_replay_view(request: HttpRequest, execution_id: str) -> HttpRespon
     execution = get_execution_for_user(request.user, execution_id)
     try:
         replay = execution_replay(execution=execution)
-    except InstanceStateError as error:
+    except (ReplayRefused, InstanceStateError) as error:
         messages.error(request, str(error))
         return redirect("webui:execution", execution_id=execution.pk)
     messages.success(request, "Replay queued.")
