@@ -6,6 +6,9 @@ else does not exist for it (404, never 403). A user that is neither sees nothing
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.db.models import QuerySet
 
 from executions.models import Execution
@@ -54,3 +57,30 @@ def integrations_for_user(user) -> QuerySet[Integration]:
     return Integration.objects.filter(
         instances__customer=customer, instances__removed_at__isnull=True
     ).distinct()
+
+
+def integrations_offered_for_user(user) -> list[Integration]:
+    """What a user may start a new instance of: the newest version of each integration
+    name. Staff: every integration. A customer user: those its customer already runs (an
+    integration reaches a customer when the deployment team first deploys it there)."""
+    names = integrations_for_user(user).values_list("name", flat=True).distinct()
+    newest: dict[str, Integration] = {}
+    for integration in Integration.objects.filter(name__in=list(names)).order_by(
+        "name", "-version"
+    ):
+        newest.setdefault(integration.name, integration)
+    return list(newest.values())
+
+
+def integration_for_new_instance(user, integration_id: Any) -> Integration | None:
+    """The integration ``user`` may create an instance of, by id, or None (answered 404
+    like a missing one). The wizard and the API both ask here. A customer user gets one
+    of ``integrations_offered_for_user``; staff any version (deploy moves an instance to
+    the newest one anyway)."""
+    try:
+        wanted = uuid.UUID(str(integration_id))
+    except ValueError:
+        return None
+    if is_staff(user):
+        return Integration.objects.filter(pk=wanted).first()
+    return next((i for i in integrations_offered_for_user(user) if i.pk == wanted), None)

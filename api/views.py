@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,9 +24,9 @@ from api.tenancy import (
     customers_for_user,
     executions_for_user,
     instances_for_user,
+    integration_for_new_instance,
     integrations_for_user,
     is_staff,
-    user_customer,
 )
 from executions.models import Execution, ExecutionStatus, StepResult
 from executions.services import ReplayRefused, execution_replay
@@ -196,9 +196,11 @@ class InstanceViewSet(
         customer = customers_for_user(request.user).filter(pk=data["customer"]).first()
         if customer is None:
             raise FieldErrors("Invalid input.", {"customer": "No such customer."})
-        integration = Integration.objects.filter(pk=data["integration"]).first()
-        if integration is None or not (is_staff(request.user) or user_customer(request.user)):
-            raise FieldErrors("Invalid input.", {"integration": "No such integration."})
+        # The wizard's rule (api.tenancy): a customer user starts only integrations its
+        # customer already runs; any other is answered like a missing one.
+        integration = integration_for_new_instance(request.user, data["integration"])
+        if integration is None:
+            raise NotFound()
         try:
             instance = instance_create(
                 integration=integration,

@@ -14,7 +14,8 @@ from api.tenancy import (
     customers_for_user,
     executions_for_user,
     instances_for_user,
-    integrations_for_user,
+    integration_for_new_instance,
+    integrations_offered_for_user,
     is_staff,
     user_customer,
 )
@@ -53,22 +54,10 @@ def get_execution_for_user(user, execution_id: Any) -> Execution:
     )
 
 
-def integrations_offered_for_user(user) -> list[Integration]:
-    """What a user may start a new instance of: the newest version of each integration
-    name. Staff: every integration. A customer user: those its customer already runs (an
-    integration reaches a customer when the deployment team first deploys it there)."""
-    names = integrations_for_user(user).values_list("name", flat=True).distinct()
-    newest: dict[str, Integration] = {}
-    for integration in Integration.objects.filter(name__in=list(names)).order_by(
-        "name", "-version"
-    ):
-        newest.setdefault(integration.name, integration)
-    return list(newest.values())
-
-
 def get_integration_for_user(user, integration_id: Any) -> Integration:
-    offered = {str(i.id): i for i in integrations_offered_for_user(user)}
-    integration = offered.get(str(integration_id))
+    """The integration a new instance may be made of (``api.tenancy``'s rule, shared with
+    the API); anything else is a 404."""
+    integration = integration_for_new_instance(user, integration_id)
     if integration is None:
         raise Http404("Not found.")
     return integration
