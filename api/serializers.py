@@ -21,6 +21,16 @@ class IntegrationSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "version"]
 
 
+class IntegrationImportSerializer(IntegrationSummarySerializer):
+    created = serializers.BooleanField(
+        help_text="False when the definition is identical to the newest version of its "
+        "name: that version is answered (200) and no new one is made."
+    )
+
+    class Meta(IntegrationSummarySerializer.Meta):
+        fields = [*IntegrationSummarySerializer.Meta.fields, "created"]
+
+
 class IntegrationListSerializer(serializers.ModelSerializer):
     endpointType = serializers.CharField(source="endpoint_type")
     createdAt = serializers.DateTimeField(source="created_at")

@@ -42,6 +42,7 @@ from instances.services import (
     instance_pause,
     instance_remove,
 )
+from integrations.definitions import DefinitionError, integration_import_if_changed
 from integrations.models import Integration
 
 
@@ -88,21 +89,21 @@ class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"application/yaml": str, "application/json": dict},
-        responses={201: s.IntegrationSummarySerializer},
+        responses={201: s.IntegrationImportSerializer, 200: s.IntegrationImportSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[RawDefinitionParser])
     def import_definition(self, request: Request) -> Response:
-        from integrations.definitions import DefinitionError, integration_import
-
         _require_staff(request)
         try:
-            integration = integration_import(
+            outcome = integration_import_if_changed(
                 definition=request.data, content_type=request.content_type
             )
         except DefinitionError as error:
             raise FieldErrors("Invalid integration definition.", dict(error.errors)) from error
+        summary = s.IntegrationSummarySerializer(outcome.integration).data
         return Response(
-            s.IntegrationSummarySerializer(integration).data, status=status.HTTP_201_CREATED
+            {**summary, "created": outcome.created},
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
         )
 
 

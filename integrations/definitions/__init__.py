@@ -7,15 +7,18 @@ text = definition_dump(integration_export(integration=integration), fmt="yaml")
 from integrations.definitions.errors import DefinitionError
 from integrations.definitions.parsing import definition_dump, definition_parse
 from integrations.definitions.services import (
+    DefinitionImport,
     definition_normalize,
     flow_export,
     integration_export,
     integration_import,
+    integration_import_if_changed,
 )
 from integrations.definitions.validation import definition_validate
 
 __all__ = [
     "DefinitionError",
+    "DefinitionImport",
     "definition_dump",
     "definition_normalize",
     "definition_parse",
@@ -23,4 +26,5 @@ __all__ = [
     "flow_export",
     "integration_export",
     "integration_import",
+    "integration_import_if_changed",
 ]

@@ -74,6 +74,45 @@ def integration_import(
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class DefinitionImport:
+    integration: Integration
+    created: bool
+
+
+def integration_import_if_changed(
+    *, definition: dict | str | bytes, content_type: str | None = None
+) -> DefinitionImport:
+    """What the import surfaces (API, ``manage.py import_integration``) do: a definition
+    identical to the newest version of its name (compared normalized, secrets included,
+    so a changed secret counts) gives that version back with ``created=False``; any other
+    is stored as the next version. ``integration_import`` always stores (fixtures, demo).
+    Raises DefinitionError."""
+    if isinstance(definition, str | bytes):
+        definition = definition_parse(text=definition, content_type=content_type)
+    spec = definition_validate(definition=definition)
+    for attempt in range(_VERSION_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                # Locked, so two identical imports at once do not both see a change.
+                newest = (
+                    Integration.objects.select_for_update()
+                    .filter(name=spec.name)
+                    .order_by("-version")
+                    .first()
+                )
+                rows = _rows_build(spec)
+                if newest is not None and _rows_export(
+                    rows, include_secrets=True
+                ) == integration_export(integration=newest, include_secrets=True):
+                    return DefinitionImport(integration=newest, created=False)
+                return DefinitionImport(integration=_rows_save(rows), created=True)
+        except IntegrityError:
+            if attempt == _VERSION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def integration_export(
     *, integration: Integration, include_secrets: bool = False
 ) -> dict[str, Any]:

@@ -33,9 +33,12 @@ def test_import_command_prints_name_version_and_id() -> None:
     assert integration.flows.count() == 3
 
 
-def test_import_command_again_makes_version_2() -> None:
+def test_import_command_of_a_changed_definition_makes_version_2(tmp_path: Path) -> None:
     run("import_integration", str(FIXTURES / "render_notifier.yaml"))
-    out, _ = run("import_integration", str(FIXTURES / "render_notifier.yaml"))
+    changed = tmp_path / "changed.yaml"
+    text = (FIXTURES / "render_notifier.yaml").read_text()
+    changed.write_text(text.replace("description: Tells", "description: Now tells", 1))
+    out, _ = run("import_integration", str(changed))
     assert re.fullmatch(r"Imported Render Notifier v2 \([0-9a-f-]{36}\)\n", out)
 
 

@@ -1,4 +1,5 @@
-"""``manage.py import_integration FILE``: store a YAML or JSON definition as a new version."""
+"""``manage.py import_integration FILE``: store a YAML or JSON definition as a new version,
+unless it is identical to the newest version of its name (then nothing is stored)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integrations.definitions import DefinitionError, integration_import
+from integrations.definitions import DefinitionError, integration_import_if_changed
 
 
 class Command(BaseCommand):
-    help = "Import an integration definition (YAML or JSON); an existing name gets a new version."
+    help = (
+        "Import an integration definition (YAML or JSON); an existing name gets a new "
+        "version, unless the definition is identical to its newest version."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="Definition file; '-' reads standard input.")
@@ -29,11 +33,16 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
             content_type = "application/json" if path.suffix.lower() == ".json" else None
         try:
-            integration = integration_import(definition=text, content_type=content_type)
+            outcome = integration_import_if_changed(definition=text, content_type=content_type)
         except DefinitionError as error:
             for path_name, message in error.errors.items():
                 self.stderr.write(f"{path_name}: {message}" if path_name else message)
             raise CommandError(
                 f"{file}: the definition has {len(error.errors)} problem(s); nothing was imported."
             ) from error
-        self.stdout.write(f"Imported {integration.name} v{integration.version} ({integration.id})")
+        integration = outcome.integration
+        described = f"{integration.name} v{integration.version} ({integration.id})"
+        if outcome.created:
+            self.stdout.write(f"Imported {described}")
+        else:
+            self.stdout.write(f"Unchanged: {described} is identical; no new version")
