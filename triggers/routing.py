@@ -123,10 +123,15 @@ def _shared_instance(endpoint: Endpoint, payload: dict[str, Any]) -> Instance:
     external_id = payload_field(payload, integration.external_customer_id_field)
     if external_id is None or isinstance(external_id, dict | list | bytes):
         raise RoutingError("Customer not found: the request names no customer.")
-    instance = routing_cache.get(
-        ("shared", endpoint.integration_name, str(external_id)),
-        lambda: _shared_instance_load(endpoint.integration_name, str(external_id)),
-    )
+    if "\x00" in str(external_id):
+        # No customer id holds a NUL (PostgreSQL cannot store one, and refuses one in a
+        # query with a DataError that would read as an outage).
+        instance = None
+    else:
+        instance = routing_cache.get(
+            ("shared", endpoint.integration_name, str(external_id)),
+            lambda: _shared_instance_load(endpoint.integration_name, str(external_id)),
+        )
     if instance is None:
         raise RoutingError(f"Customer not found: {str(external_id)[:200]!r}.")
     return _instance_check(instance)

@@ -201,3 +201,24 @@ def test_more_than_1000_query_parameters_on_the_api_is_400_json(edge):
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"error": "More than 1000 query parameters or form fields."}
+
+
+@pytest.mark.parametrize("account", ["ac\u0000me", "\u0000"])
+def test_shared_endpoint_customer_id_with_a_nul_is_404_customer_not_found(
+    make_integration, make_instance, customer_a, start_live_server, account
+):
+    # The id is looked up in the database: on PostgreSQL a NUL there was a DataError
+    # answered 503 "temporarily unavailable".
+    spec = definition(
+        name="Shared edge",
+        endpointType="shared_instance",
+        routing={"flowNameField": "headers.x-flow", "externalCustomerIdField": "body.data.account"},
+    )
+    make_instance(make_integration(spec), customer=customer_a)
+    token = Endpoint.objects.get(integration_name="Shared edge").token
+    server = start_live_server(workers=1)
+    url, headers = f"{server.url}/trigger/{token}", {"X-Flow": "Echo"}
+    response = httpx.post(url, json={"account": account}, headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"].startswith("Customer not found")
+    assert httpx.post(url, json={"account": "acme"}, headers=headers).status_code == 200
