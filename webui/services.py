@@ -8,6 +8,7 @@ for webhook URLs, keys, schedules and next runs), so the two surfaces cannot dis
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from instances.services import (
     instance_create,
     instance_deploy,
 )
-from integrations.models import Integration
+from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.schedule_picker import fire_time_display
 
@@ -66,13 +67,96 @@ def key_mask(key: str) -> str:
     return f"{MASK}{key[-4:]}"
 
 
-def curl_command(url: str, *, api_key: str | None) -> str:
-    """A ready-to-run request: a JSON POST to the webhook URL (with its key, if any)."""
-    parts = ["curl", "-X", "POST", shlex.quote(url), "-H", "'Content-Type: application/json'"]
+SAMPLE_BODY = '{"hello": "world"}'
+# Who signs a preset's requests, and in which header (triggers/signatures.py).
+SIGNATURE_PRESET_SENDERS = {
+    "stripe": ("Stripe", "Stripe-Signature"),
+    "github": ("GitHub", "X-Hub-Signature-256"),
+    "shopify": ("Shopify", "X-Shopify-Hmac-Sha256"),
+    "slack": ("Slack", "X-Slack-Signature"),
+    "standard_webhooks": ("the sender (Standard Webhooks)", "webhook-signature"),
+}
+CONFIG_VAR_REFERENCE = re.compile(r"configVars\[\s*(['\"])(?P<key>.+?)\1\s*\]")
+
+
+def openssl_digest_name(algorithm: str) -> str:
+    """hashlib's name of an HMAC algorithm as ``openssl dgst`` spells it."""
+    return {"blake2b": "blake2b512", "blake2s": "blake2s256"}.get(
+        algorithm, algorithm.replace("_", "-")
+    )
+
+
+def signing_secret_name(hmac_settings: dict[str, Any]) -> str:
+    """What the user knows the signing secret as: the config variable the flow's secret
+    refers to, or the secret the vendor set (never its value)."""
+    match = CONFIG_VAR_REFERENCE.search(str(hmac_settings.get("secret") or ""))
+    if match:
+        return f"your {match.group('key')} setting"
+    return "the signing secret your vendor gave you"
+
+
+def curl_command(
+    url: str, *, api_key: str | None, hmac_settings: dict[str, Any] | None = None
+) -> str:
+    """A ready-to-run request: a JSON POST to the webhook URL (with its key, if any). For a
+    generic ``hmac_webhook`` scheme, a shell snippet that signs the exact body first, with
+    the flow's header, algorithm, encoding and prefix; the secret is a placeholder to fill
+    in. Presets are signed by their sender: no command (see ``signature_note``)."""
+    if hmac_settings and "preset" in hmac_settings:
+        return ""
+    headers = ["-H", "'Content-Type: application/json'"]
     if api_key:
-        parts += ["-H", shlex.quote(f"Api-Key: {api_key}")]
-    parts += ["-d", shlex.quote('{"hello": "world"}')]
-    return " ".join(parts)
+        headers += ["-H", shlex.quote(f"Api-Key: {api_key}")]
+    if not hmac_settings:
+        parts = ["curl", "-X", "POST", shlex.quote(url), *headers]
+        return " ".join([*parts, "-d", shlex.quote(SAMPLE_BODY)])
+    digest = openssl_digest_name(hmac_settings["algorithm"])
+    encode = (
+        "-binary | openssl base64 -A"
+        if hmac_settings.get("encoding") == "base64"
+        else "| awk '{print $NF}'"
+    )
+    header = f"{hmac_settings['header']}: {hmac_settings.get('prefix') or ''}"
+    placeholder = f"<{signing_secret_name(hmac_settings)}>"
+    return "\n".join(
+        [
+            f"SECRET={shlex.quote(placeholder)}",
+            f"BODY={shlex.quote(SAMPLE_BODY)}",
+            f'SIGNATURE=$(printf \'%s\' "$BODY" | openssl dgst -{digest} -hmac "$SECRET" {encode})',
+            " ".join(
+                [
+                    "curl -X POST",
+                    shlex.quote(url),
+                    *headers,
+                    "-H",
+                    shlex.quote(header) + '"$SIGNATURE"',
+                    '--data-binary "$BODY"',
+                ]
+            ),
+        ]
+    )
+
+
+def signature_note(hmac_settings: dict[str, Any] | None) -> str:
+    """How a signed flow's requests must be signed, in a sentence for the page."""
+    if not hmac_settings:
+        return ""
+    preset = hmac_settings.get("preset")
+    if preset:
+        sender, header = SIGNATURE_PRESET_SENDERS.get(preset, ("the sender", "its signature"))
+        return (
+            f"Requests to this URL are signed by {sender} (the {header} header): send a "
+            f"test event from {sender}'s side. An unsigned request is refused (401)."
+        )
+    encoding = "base64" if hmac_settings.get("encoding") == "base64" else "hex"
+    prefix = hmac_settings.get("prefix") or ""
+    prefixed = f", after {prefix!r}" if prefix else ""
+    return (
+        f"Signed requests only: HMAC-{hmac_settings['algorithm'].upper()} of the exact body "
+        f"with {signing_secret_name(hmac_settings)}, {encoding}, in the "
+        f"{hmac_settings['header']} header{prefixed}. Put the secret in SECRET before "
+        "running; an unsigned request is refused (401)."
+    )
 
 
 @dataclass
@@ -82,6 +166,7 @@ class FlowView:
     webhook_url: str | None
     api_key_masks: list[str] = field(default_factory=list)
     curl_masked: str = ""
+    signature_note: str = ""
     schedule_description: str = ""
     next_runs: list[str] = field(default_factory=list)
 
@@ -92,6 +177,7 @@ def instance_flows(instance: Instance) -> list[FlowView]:
     from api.serializers import InstanceDetailSerializer
 
     flows = []
+    signing = flow_signing_settings(instance)
     for data in InstanceDetailSerializer(instance).data["flows"]:
         keys = data["apiKeys"]
         view = FlowView(
@@ -99,10 +185,13 @@ def instance_flows(instance: Instance) -> list[FlowView]:
             trigger_type=data["triggerType"],
             webhook_url=data["webhookUrl"],
             api_key_masks=[key_mask(key) for key in keys],
+            signature_note=signature_note(signing.get(data["name"])),
         )
         if view.webhook_url:
             view.curl_masked = curl_command(
-                view.webhook_url, api_key=key_mask(keys[0]) if keys else None
+                view.webhook_url,
+                api_key=key_mask(keys[0]) if keys else None,
+                hmac_settings=signing.get(data["name"]),
             )
         if data["schedule"]:
             try:
@@ -120,6 +209,17 @@ def instance_flows(instance: Instance) -> list[FlowView]:
     return flows
 
 
+def flow_signing_settings(instance: Instance) -> dict[str, dict[str, Any]]:
+    """Each ``hmac_webhook`` flow's stored signature settings by flow name. Only the
+    scheme is read from them (header, algorithm, encoding, prefix, preset, which setting
+    holds the secret): a literal secret stays sealed."""
+    return {
+        flow.name: flow.hmac
+        for flow in instance.integration.flows.all()
+        if flow.trigger_type == TriggerType.HMAC_WEBHOOK and flow.hmac
+    }
+
+
 def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
     """The real keys of one flow and the curl command with the first of them — sent only
     when the user asks to reveal them."""
@@ -132,7 +232,13 @@ def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
     url = context["webhookUrls"].get(flow_name)
     return {
         "keys": keys,
-        "curl": curl_command(url, api_key=keys[0] if keys else None) if url else "",
+        "curl": curl_command(
+            url,
+            api_key=keys[0] if keys else None,
+            hmac_settings=flow_signing_settings(instance).get(flow_name),
+        )
+        if url
+        else "",
     }
 
 
