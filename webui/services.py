@@ -150,7 +150,7 @@ def signature_note(hmac_settings: dict[str, Any] | None) -> str:
         )
     encoding = "base64" if hmac_settings.get("encoding") == "base64" else "hex"
     prefix = hmac_settings.get("prefix") or ""
-    prefixed = f", after {prefix!r}" if prefix else ""
+    prefixed = f", prefixed with {prefix!r}" if prefix else ""
     return (
         f"Signed requests only: HMAC-{hmac_settings['algorithm'].upper()} of the exact body "
         f"with {signing_secret_name(hmac_settings)}, {encoding}, in the "
