@@ -25,6 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from executions.codec import UndecodablePayload
 from executions.models import Execution, ExecutionLog, ExecutionStatus, TriggerKind
 from integrations.models import Flow
 
@@ -59,6 +60,8 @@ def execution_retry_schedule(*, execution_id: Any) -> Execution | None:
         return None
     if failed.instance.removed_at is not None:
         return None
+    if isinstance(failed.trigger_payload, UndecodablePayload):
+        return None  # a retry would fail the same way: the payload cannot be read
     first = failed.retry_of or failed
     delay = retry_delay_seconds(flow=flow, failed_attempt=failed.attempt)
     payload = {k: v for k, v in failed.trigger_payload.items() if k not in IDENTITY_KEYS}

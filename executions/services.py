@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from executions.codec import UndecodablePayload
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from instances.models import Customer, Instance
 from integrations.models import Flow, Integration
@@ -161,6 +162,9 @@ def execution_replay(*, execution: Execution) -> Execution:
             "This request was refused at its trigger (signature or component check); "
             "a refused request is never replayed."
         )
+    if isinstance(execution.trigger_payload, UndecodablePayload):
+        reason = execution.trigger_payload.error
+        raise ReplayRefused(f"The trigger payload cannot be read: {reason}")
     instance = execution.instance
     if instance.removed_at is not None:
         raise InstanceStateError(

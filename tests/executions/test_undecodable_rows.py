@@ -151,3 +151,12 @@ def test_a_run_of_an_unreadable_payload_fails_saying_why(make_integration, make_
     assert REASON in execution.error
     assert not execution.steps.exists()
     assert execution.logs.filter(level="error", message=execution.error).exists()
+
+
+def test_replaying_an_unreadable_row_is_409_and_creates_nothing(rows, staff_user):
+    _, _, bad = rows
+    before = Execution.objects.count()
+    response = _api(staff_user).post(f"/api/v1/executions/{bad.pk}/replay")
+    assert response.status_code == 409
+    assert "cannot be read" in response.json()["error"]
+    assert Execution.objects.count() == before
