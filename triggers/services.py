@@ -123,7 +123,9 @@ def dedupe_id_read(*, flow: Flow, payload: dict[str, Any]) -> str:
         value = value.decode("utf-8", "replace")
     elif not isinstance(value, str):
         value = json.dumps(value, sort_keys=True, default=str)
-    return value[:MAX_DEDUPE_ID_LENGTH]
+    # PostgreSQL text cannot hold a NUL (a query with one fails as if the database were
+    # down); spelled as JSON spells it, the id still tells requests apart.
+    return value.replace("\x00", "\\u0000")[:MAX_DEDUPE_ID_LENGTH]
 
 
 def _dedupe_pending(*, target: Target, dedupe_id: str) -> Execution | None:

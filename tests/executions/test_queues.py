@@ -269,3 +269,9 @@ class TestDedupe:
         assert retry.status == "canceled"
         assert "superseded" in retry.error
         assert Execution.objects.get(pk=newer).status == "queued"
+
+    def test_a_dedupe_id_holding_a_nul_is_accepted_and_still_dedupes(self, client, url):
+        # PostgreSQL cannot store a NUL in text; the id must not turn into a 503.
+        first = self._post(client, url, "a\x00b")
+        assert self._post(client, url, "a\x00b") == first
+        assert self._post(client, url, "a\x00c") != first
