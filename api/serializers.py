@@ -12,6 +12,7 @@ from rest_framework.validators import UniqueValidator
 from executions.codec import unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
+from instances.services import instance_changed_since_deploy
 from integrations.models import Integration
 
 
@@ -108,6 +109,22 @@ class InstanceCreateSerializer(serializers.Serializer):
     configVariables = serializers.DictField(required=False, default=dict)
 
 
+class InstancePatchSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    configVariables = serializers.DictField(
+        required=False,
+        help_text="Only the keys given change; a secret left out keeps its stored value.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {key: "Cannot be changed here." for key in sorted(unknown)}
+            )
+        return attrs
+
+
 class InstanceSerializer(serializers.ModelSerializer):
     integration = IntegrationSummarySerializer(read_only=True)
     customer = serializers.UUIDField(source="customer_id", read_only=True)
@@ -141,9 +158,16 @@ class InstanceSerializer(serializers.ModelSerializer):
 class InstanceDetailSerializer(InstanceSerializer):
     flows = serializers.SerializerMethodField()
     invokeUrl = serializers.SerializerMethodField()
+    changedSinceDeploy = serializers.SerializerMethodField(
+        help_text="The name or config values changed since the last deploy; they are "
+        "fully applied at the next one. False for an instance not deployed."
+    )
 
     class Meta(InstanceSerializer.Meta):
-        fields = [*InstanceSerializer.Meta.fields, "flows", "invokeUrl"]
+        fields = [*InstanceSerializer.Meta.fields, "flows", "invokeUrl", "changedSinceDeploy"]
+
+    def get_changedSinceDeploy(self, instance: Instance) -> bool:
+        return instance_changed_since_deploy(instance)
 
     def _webhook_context(self, instance: Instance) -> dict[str, Any]:
         from triggers.endpoints import instance_webhook_context

@@ -41,7 +41,9 @@ from instances.services import (
     instance_enable,
     instance_pause,
     instance_remove,
+    instance_update,
 )
+from integrations.config_values import ConfigValueError
 from integrations.definitions import DefinitionError, integration_import_if_changed
 from integrations.models import Integration
 
@@ -189,8 +191,6 @@ class InstanceViewSet(
 
     @extend_schema(request=s.InstanceCreateSerializer, responses={201: s.InstanceDetailSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from integrations.config_values import ConfigValueError
-
         serializer = s.InstanceCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -217,12 +217,40 @@ class InstanceViewSet(
             status=201,
         )
 
+    @extend_schema(
+        request=s.InstancePatchSerializer,
+        responses={200: s.InstanceDetailSerializer},
+        summary="Change an instance's name or config values",
+        description="Only the keys given change; a secret left out keeps its value. Values "
+        "are checked as on create. What a deploy does with them (deploy flows and trigger "
+        "hooks, the move to the newest version) waits for the next deploy; "
+        "`changedSinceDeploy` says whether one is due.",
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = s.InstancePatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            instance_update(
+                instance=instance,
+                name=data.get("name"),
+                config_values=data.get("configVariables"),
+            )
+        except ConfigValueError as error:
+            fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
+            raise FieldErrors("Invalid config values.", fields) from error
+        except InstanceStateError as error:
+            raise FieldErrors(str(error), {}) from error
+        fresh = self.get_queryset().get(pk=instance.pk)
+        return Response(
+            s.InstanceDetailSerializer(fresh, context=self.get_serializer_context()).data
+        )
+
     def perform_destroy(self, instance) -> None:
         instance_remove(instance=instance, user=self.request.user)
 
     def _lifecycle(self, operation, request: Request) -> Response:
-        from integrations.config_values import ConfigValueError
-
         instance = self.get_object()
         try:
             operation(instance=instance, user=request.user)

@@ -60,6 +60,9 @@ class Instance(models.Model):
     enabled = models.BooleanField(default=True)
     config_values = models.JSONField(default=dict, blank=True)
     deployed_at = models.DateTimeField(null=True, blank=True)
+    # A keyed hash of the name and config values as the last deploy left them, so the API
+    # can say whether they changed since (instances.services.instance_changed_since_deploy).
+    deployed_fingerprint = models.CharField(max_length=64, blank=True, default="")
     removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,16 +8,19 @@ URLs still in their payload, then takes everything down.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
 from instances.models import ApiKey, Customer, Instance
+from integrations.config_values import ConfigValueError, config_values_opened
 from integrations.models import EndpointSecurity, EndpointType, Integration, TriggerType
 from triggers.endpoints import instance_webhook_context
 from triggers.models import Endpoint
@@ -68,6 +71,52 @@ def instance_config_update(*, instance: Instance, config_values: dict[str, Any])
     if instance.is_deployed:
         _schedules_sync(instance)
     return instance
+
+
+def instance_update(
+    *,
+    instance: Instance,
+    name: str | None = None,
+    config_values: dict[str, Any] | None = None,
+) -> Instance:
+    """Change an instance's name and/or some of its config values: only the keys given
+    change (a secret left out keeps its stored value), and the result is checked as on
+    create (``ConfigValueError`` names each bad key; nothing is saved then). What only a
+    deploy does with them waits for the next deploy (``instance_changed_since_deploy``)."""
+    _ensure_live(instance)
+    if config_values is not None:
+        if not isinstance(config_values, dict):
+            raise ConfigValueError({"": "Config values must be a mapping of key to value."})
+        instance.config_values = _config_values_clean(
+            instance.integration, {**(instance.config_values or {}), **config_values}
+        )
+    if name is not None:
+        instance.name = name
+    instance.full_clean()
+    instance.save(update_fields=["name", "config_values", "updated_at"])
+    if instance.is_deployed and config_values is not None:
+        # As the wizard's save: schedules follow their schedule variables at once.
+        _schedules_sync(instance)
+    return instance
+
+
+def instance_settings_fingerprint(instance: Instance) -> str:
+    """A keyed hash of what a deploy applies from the instance itself: its name and its
+    config values (secrets opened, so re-sealing under a rotated key changes nothing)."""
+    settings_text = json.dumps(
+        {"name": instance.name, "configValues": config_values_opened(instance)},
+        sort_keys=True,
+        default=str,
+    )
+    return salted_hmac("instance-settings", settings_text, algorithm="sha256").hexdigest()
+
+
+def instance_changed_since_deploy(instance: Instance) -> bool:
+    """Whether the name or config values differ from what the last deploy applied. False
+    for an instance never deployed, and for one deployed before fingerprints were kept."""
+    if not instance.is_deployed or not instance.deployed_fingerprint:
+        return False
+    return instance_settings_fingerprint(instance) != instance.deployed_fingerprint
 
 
 def latest_version(integration: Integration) -> Integration:
@@ -193,7 +242,16 @@ def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None)
     instance.integration = latest_version(instance.integration)
     instance.config_values = _config_values_clean(instance.integration, instance.config_values)
     instance.deployed_at = timezone.now()
-    instance.save(update_fields=["integration", "config_values", "deployed_at", "updated_at"])
+    instance.deployed_fingerprint = instance_settings_fingerprint(instance)
+    instance.save(
+        update_fields=[
+            "integration",
+            "config_values",
+            "deployed_at",
+            "deployed_fingerprint",
+            "updated_at",
+        ]
+    )
     _endpoints_sync(instance)
     _api_keys_ensure(instance)
     _schedules_sync(instance)
