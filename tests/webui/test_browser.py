@@ -17,6 +17,7 @@ import pytest
 
 from instances.models import Instance
 from instances.services import instance_create
+from integrations.config_values import config_values_opened
 from integrations.schedules import schedule_next_runs
 from tests.fixtures.worker import wait_for_execution
 from webui.schedule_picker import fire_time_display
@@ -138,7 +139,9 @@ def test_customer_configures_deploys_and_sees_a_webhook_run(
     expect(page.get_by_role("status").first).to_contain_text("Deployed.")
     instance.refresh_from_db()
     assert instance.is_deployed
-    assert instance.config_values["Shop Secret"] == "second-secret-value"
+    # Stored sealed (secrets at rest); what a run reads is the value typed last.
+    assert instance.config_values["Shop Secret"] != "second-secret-value"
+    assert config_values_opened(instance)["Shop Secret"] == "second-secret-value"
     assert instance.config_values["Sync Schedule"] == {
         "scheduleType": "custom",
         "value": CHICAGO_CRON,
