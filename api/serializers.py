@@ -16,6 +16,25 @@ from instances.services import instance_changed_since_deploy
 from integrations.models import Integration
 
 
+class TextField(serializers.CharField):
+    """Text, and only text: DRF's CharField would store ``0`` or ``true`` as "0"/"True"
+    where the schema says string (the API refuses what its schema calls invalid)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UuidTextField(serializers.UUIDField):
+    """A UUID written as text; DRF's UUIDField would also take an integer."""
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class IntegrationSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Integration
@@ -81,13 +100,14 @@ class IntegrationDetailSerializer(IntegrationListSerializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    externalId = serializers.CharField(
+    externalId = TextField(
         source="external_id",
         max_length=200,
         validators=[
             UniqueValidator(Customer.objects.all(), message="A customer has this externalId.")
         ],
     )
+    name = TextField(max_length=200)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -97,20 +117,20 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerUserCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    username = TextField(max_length=150)
+    password = TextField(min_length=8, max_length=128, write_only=True)
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
 class InstanceCreateSerializer(serializers.Serializer):
-    integration = serializers.UUIDField()
-    customer = serializers.UUIDField()
-    name = serializers.CharField(max_length=200)
+    integration = UuidTextField()
+    customer = UuidTextField()
+    name = TextField(max_length=200)
     configVariables = serializers.DictField(required=False, default=dict)
 
 
 class InstancePatchSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = TextField(max_length=200, required=False)
     configVariables = serializers.DictField(
         required=False,
         help_text="Only the keys given change; a secret left out keeps its stored value.",
@@ -128,7 +148,7 @@ class InstancePatchSerializer(serializers.Serializer):
 class InstanceSerializer(serializers.ModelSerializer):
     integration = IntegrationSummarySerializer(read_only=True)
     customer = serializers.UUIDField(source="customer_id", read_only=True)
-    deployedAt = serializers.DateTimeField(source="deployed_at", read_only=True)
+    deployedAt = serializers.DateTimeField(source="deployed_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     configVariables = serializers.SerializerMethodField()
 
@@ -333,7 +353,7 @@ class ApiKeySerializer(serializers.Serializer):
 
 
 class CancelQueuedSerializer(serializers.Serializer):
-    flow = serializers.CharField(
+    flow = TextField(
         required=False, max_length=200, help_text="Only this flow's queue (a flow name)."
     )
 

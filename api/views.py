@@ -10,10 +10,17 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,9 +69,23 @@ def _require_staff(request: Request) -> None:
         raise PermissionDenied("Only organization staff may do this.")
 
 
+def _query_param(request: Request, name: str) -> str | None:
+    """One query parameter's value, or None when absent. Given twice, or empty, it is
+    refused (400) rather than half-applied or ignored: a filter the caller wrote and the
+    API dropped would answer rows the caller did not ask for."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise FieldErrors("Invalid filter.", {name: "Give it once."})
+    if values[0] == "":
+        raise FieldErrors("Invalid filter.", {name: "May not be empty."})
+    return values[0]
+
+
 def _uuid_param(request: Request, name: str) -> uuid.UUID | None:
-    raw = request.query_params.get(name)
-    if not raw:
+    raw = _query_param(request, name)
+    if raw is None:
         return None
     try:
         return uuid.UUID(raw)
@@ -72,7 +93,77 @@ def _uuid_param(request: Request, name: str) -> uuid.UUID | None:
         raise FieldErrors("Invalid filter.", {name: "Must be a UUID."}) from error
 
 
-class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
+class StrictQueryMixin:
+    """Query parameters a view does not know are refused (400), not ignored: a mistyped
+    filter (``?stauts=failed``) would otherwise answer every row as if it were asked for.
+    ``list_filters`` names a viewset's filters; lists take ``page`` too; DRF's ``format``
+    is allowed everywhere."""
+
+    list_filters: tuple[str, ...] = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.action is None:  # a method the route does not take: its 405 comes next
+            return
+        known = {"format"}
+        if self.action == "list":
+            known |= {"page", *self.list_filters}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise FieldErrors(
+                "Unknown query parameter.",
+                {name: "Not a parameter of this operation." for name in unknown},
+            )
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """DRF's page numbers, with ``page`` checked like the filters: a whole number from 1,
+    given once (DRF would take the last of several, and answer 404 for ``page=abc``)."""
+
+    def get_page_number(self, request, paginator):
+        raw = _query_param(request, self.page_query_param)
+        if raw is None:
+            return 1
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise FieldErrors("Invalid page.", {"page": "A whole number from 1."})
+        return raw
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+CONFLICT_RESPONSE = OpenApiResponse(
+    inline_serializer("Conflict", {"error": serializers.CharField()}),
+    description="The object's state does not allow it; `error` says why.",
+)
+# What a result URL serves is the flow's choice (triggers.responses.result_render): JSON by
+# default, text, bytes, or any content type the result names.
+_RESULT_BODIES = {
+    (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="The result."),
+    (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="A text result."),
+    (200, "application/octet-stream"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="A bytes result."
+    ),
+    (200, "*/*"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="A result with the content type the flow chose."
+    ),
+}
+STEP_RESULT_RESPONSES = {**_RESULT_BODIES, (409, "application/json"): CONFLICT_RESPONSE}
+RESULT_RESPONSES = {
+    **STEP_RESULT_RESPONSES,
+    (202, "application/json"): OpenApiResponse(
+        inline_serializer("ExecutionPending", {"status": serializers.CharField()}),
+        description="The run is not finished; ask again.",
+    ),
+}
+
+
+class IntegrationViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
+    pagination_class = StrictPageNumberPagination
     queryset = Integration.objects.none()  # for the schema; requests use get_queryset
     lookup_value_converter = "uuid"
 
@@ -110,12 +201,17 @@ class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class CustomerViewSet(
+    StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = s.CustomerSerializer
+    # JSON bodies only (SPEC §5): a form body turns every value into text, so a list or a
+    # null sent as a name would be stored as its string form instead of being refused.
+    parser_classes = [JSONParser]
+    pagination_class = StrictPageNumberPagination
     queryset = Customer.objects.none()
     lookup_value_converter = "uuid"
 
@@ -165,12 +261,16 @@ class CustomerViewSet(
     )
 )
 class InstanceViewSet(
+    StrictQueryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    pagination_class = StrictPageNumberPagination
+    parser_classes = [JSONParser]  # as CustomerViewSet
+    list_filters = ("customer", "integration")
     queryset = Instance.objects.none()  # for the schema; requests use get_queryset
     lookup_value_converter = "uuid"
 
@@ -331,7 +431,9 @@ class InstanceViewSet(
         ]
     )
 )
-class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
+    pagination_class = StrictPageNumberPagination
+    list_filters = ("instance", "flow", "status")
     queryset = Execution.objects.none()
     lookup_value_converter = "uuid"
 
@@ -341,9 +443,9 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
             instance = _uuid_param(self.request, "instance")
             if instance is not None:
                 queryset = queryset.filter(instance_id=instance)
-            if flow := self.request.query_params.get("flow"):
+            if (flow := _query_param(self.request, "flow")) is not None:
                 queryset = queryset.filter(flow__name=flow)
-            if status_filter := self.request.query_params.get("status"):
+            if (status_filter := _query_param(self.request, "status")) is not None:
                 if status_filter not in ExecutionStatus.values:
                     raise FieldErrors(
                         "Invalid filter.",
@@ -357,7 +459,13 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
 
-    @extend_schema(responses={(200, "*/*"): bytes})
+    @extend_schema(
+        responses=RESULT_RESPONSES,
+        description="As a synchronous caller gets it directly: the status, content type and "
+        "body the flow's result chose (JSON by default, text, or bytes). 202 `{status}` "
+        "while the run is not finished; 400 `{error}` for a run that did not succeed; 409 "
+        "for a stored result that cannot be read.",
+    )
     @action(detail=True, methods=["get"])
     def result(self, request: Request, pk: str | None = None) -> HttpResponse:
         from executions.results import execution_final_result, execution_stopped_early
@@ -373,7 +481,7 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
             execution_final_result(execution), stopped=execution_stopped_early(execution)
         )
 
-    @extend_schema(responses={(200, "*/*"): bytes})
+    @extend_schema(responses=STEP_RESULT_RESPONSES)
     @action(detail=True, methods=["get"], url_path=r"steps/(?P<position>[0-9]+)/result")
     def step_result(
         self, request: Request, pk: str | None = None, position: str = "0"
@@ -406,7 +514,12 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
             s.ExecutionDetailSerializer(fresh, context=self.get_serializer_context()).data
         )
 
-    @extend_schema(request=None, responses={201: s.ExecutionDetailSerializer})
+    @extend_schema(
+        request=None,
+        responses={201: s.ExecutionDetailSerializer, 409: CONFLICT_RESPONSE},
+        description="A request refused at its signature check or component trigger is "
+        "never replayed (409).",
+    )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
         original = self.get_object()

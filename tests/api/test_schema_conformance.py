@@ -31,12 +31,13 @@ def _keep_test_connection_open():
     signals.request_finished.connect(close_old_connections)
 
 
-# What the API must guarantee is that it never fails (5xx) and never answers anything its
-# schema does not describe. Whether a schema-valid request may still be refused is the
-# business rules' call (an unknown customer id, a taken externalId, a definition the
-# importer rejects), and unknown query parameters are ignored as is usual for REST APIs,
-# so the two request-acceptance checks are left out.
-EXCLUDED_CHECKS = [checks.positive_data_acceptance, checks.negative_data_rejection]
+# What the API must guarantee is that it never fails (5xx), never answers anything its
+# schema does not describe, and refuses what the schema says is invalid (a filter that is
+# not a UUID, a page that is not a number, a body of the wrong type: negative data
+# rejection). Whether a schema-valid request may still be refused is the business rules'
+# call (an unknown customer id, a taken externalId, a definition the importer rejects),
+# so positive data acceptance is left out.
+EXCLUDED_CHECKS = [checks.positive_data_acceptance]
 
 
 @schema.parametrize()
@@ -46,3 +47,47 @@ def test_api_conforms_to_its_schema(case, world, staff_user):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"}, excluded_checks=EXCLUDED_CHECKS
     )
+
+
+def test_every_operation_has_a_summary_and_a_tag(client):
+    """/api/docs/ reads as a manual: every operation says what it does, grouped by object."""
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if not operation.get("summary") or not operation.get("tags")
+    ]
+    assert missing == []
+
+
+def test_deployed_at_is_nullable_and_result_content_types_are_listed(client):
+    served = client.get("/api/schema/", {"format": "json"}).json()
+    assert served["components"]["schemas"]["Instance"]["properties"]["deployedAt"]["nullable"]
+    result = served["paths"]["/api/v1/executions/{id}/result/"]["get"]["responses"]
+    assert {"application/json", "text/plain", "application/octet-stream"} <= set(
+        result["200"]["content"]
+    )
+    assert "202" in result
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/instances/?integration=", "integration"),
+        ("/api/v1/instances/?customer=not-a-uuid", "customer"),
+        ("/api/v1/executions/?instance=", "instance"),
+        ("/api/v1/executions/?flow=", "flow"),
+        ("/api/v1/executions/?status=", "status"),
+        ("/api/v1/executions/?status=failed&status=succeeded", "status"),
+        ("/api/v1/executions/?page=abc", "page"),
+        ("/api/v1/executions/?page=1&page=2", "page"),
+        ("/api/v1/executions/?page=0", "page"),
+        ("/api/v1/integrations/?page=-1", "page"),
+        ("/api/v1/customers/?page=%D9%A1", "page"),  # an Arabic-Indic digit one
+    ],
+)
+def test_list_filters_refuse_bad_values_with_400(staff_api, url, field):
+    response = staff_api.get(url)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
