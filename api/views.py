@@ -80,6 +80,9 @@ def _query_param(request: Request, name: str) -> str | None:
         raise FieldErrors("Invalid filter.", {name: "Give it once."})
     if values[0] == "":
         raise FieldErrors("Invalid filter.", {name: "May not be empty."})
+    if "\x00" in values[0]:
+        # No stored name holds a NUL, and PostgreSQL refuses one in a query (a 500).
+        raise FieldErrors("Invalid filter.", {name: "May not contain NUL characters."})
     return values[0]
 
 

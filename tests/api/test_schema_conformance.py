@@ -78,6 +78,7 @@ def test_deployed_at_is_nullable_and_result_content_types_are_listed(client):
         ("/api/v1/instances/?customer=not-a-uuid", "customer"),
         ("/api/v1/executions/?instance=", "instance"),
         ("/api/v1/executions/?flow=", "flow"),
+        ("/api/v1/executions/?flow=a%00b", "flow"),  # PostgreSQL refuses a NUL: was a 500
         ("/api/v1/executions/?status=", "status"),
         ("/api/v1/executions/?status=failed&status=succeeded", "status"),
         ("/api/v1/executions/?page=abc", "page"),
