@@ -217,8 +217,15 @@ class Smoke:
                 [str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel", "INFO"],
                 env,
             )
-            wait_until(lambda: http(f"{base_url}/admin/login/")[0] == 200, "gunicorn answers")
-            wait_until(lambda: " ready." in worker.read_text(errors="replace"), "worker ready")
+            # A process that died (an import error at start) fails at once, not at the timeout.
+            wait_until(
+                lambda: self.running() and http(f"{base_url}/admin/login/")[0] == 200,
+                "gunicorn answers",
+            )
+            wait_until(
+                lambda: self.running() and " ready." in worker.read_text(errors="replace"),
+                "worker ready",
+            )
             return f"gunicorn on {base_url}, celery worker on {broker_url.split('@')[-1]}"
 
         def deploy() -> str:
@@ -289,7 +296,10 @@ class Smoke:
             )
             api = state["api"]
             query = f"/api/v1/executions/?instance={state['instance']}&flow=Tick"
-            wait_until(lambda: api.call("GET", query)["count"] > 0, "beat fires the schedule")
+            wait_until(
+                lambda: self.running() and api.call("GET", query)["count"] > 0,
+                "beat fires the schedule",
+            )
             fired = api.call("GET", query)["results"][0]
             execution = api.wait_finished(fired["id"])
             if execution["status"] != "succeeded" or execution["triggerKind"] != "schedule":
@@ -299,9 +309,7 @@ class Smoke:
             return f"beat fired the missed minute, run {fired['id']} succeeded"
 
         def still_running() -> str:
-            dead = [name for name, process, _ in self.processes if process.poll() is not None]
-            if dead:
-                raise SmokeFailure(f"exited: {', '.join(dead)}")
+            self.running()
             return "gunicorn, worker and beat still running"
 
         try:
@@ -352,6 +360,17 @@ class Smoke:
             )
         self.processes.append((name, process, log))
         return log
+
+    def running(self) -> bool:
+        """True while every started process runs; SmokeFailure naming those that exited."""
+        dead = [
+            f"{name} (exit {process.returncode})"
+            for name, process, _ in self.processes
+            if process.poll() is not None
+        ]
+        if dead:
+            raise SmokeFailure(f"exited: {', '.join(dead)}")
+        return True
 
     def stop_all(self) -> None:
         for _, process, _ in self.processes:
