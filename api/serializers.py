@@ -171,7 +171,7 @@ class InstanceSerializer(serializers.ModelSerializer):
         }
         return {
             key: ("••••••" if key in secret_keys and value else value)
-            for key, value in instance.config_values.items()
+            for key, value in instance.shown_config_values.items()
         }
 
 
@@ -179,8 +179,9 @@ class InstanceDetailSerializer(InstanceSerializer):
     flows = serializers.SerializerMethodField()
     invokeUrl = serializers.SerializerMethodField()
     changedSinceDeploy = serializers.SerializerMethodField(
-        help_text="The name or config values changed since the last deploy; they are "
-        "fully applied at the next one. False for an instance not deployed."
+        help_text="The name changed, or config values are saved (staged) that differ from "
+        "the live ones, since the last deploy; staged values take effect at the next one. "
+        "False for an instance not deployed."
     )
 
     class Meta(InstanceSerializer.Meta):

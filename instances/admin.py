@@ -133,9 +133,14 @@ class InstanceAdmin(admin.ModelAdmin):
         secret_keys = {v.key for v in obj.integration.config_variables.all() if v.type == "secret"}
         shown = {
             key: MASK if key in secret_keys and value else value
-            for key, value in (obj.config_values or {}).items()
+            for key, value in obj.shown_config_values.items()
         }
-        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, default=str))
+        staged_note = "Saved changes take effect at the next deploy.\n" if (
+            obj.pending_config_values is not None
+        ) else ""
+        return format_html(
+            "<pre>{}{}</pre>", staged_note, json.dumps(shown, indent=2, default=str)
+        )
 
     @admin.display(description="Webhook URLs")
     def webhook_urls(self, obj: Instance) -> str:

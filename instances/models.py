@@ -58,7 +58,11 @@ class Instance(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="instances")
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
+    # What runs, signature checks, component triggers and schedules read.
     config_values = models.JSONField(default=dict, blank=True)
+    # Values saved for a deployed instance wait here until its next deploy applies them
+    # (SPEC §5); null when nothing is staged. Sealed like ``config_values``.
+    pending_config_values = models.JSONField(null=True, blank=True)
     deployed_at = models.DateTimeField(null=True, blank=True)
     # A keyed hash of the name and config values as the last deploy left them, so the API
     # can say whether they changed since (instances.services.instance_changed_since_deploy).
@@ -79,17 +83,33 @@ class Instance(models.Model):
         # Secret values reach the database only sealed, whoever saves (services, admin,
         # fixtures); stored values saved again stay as they are.
         update_fields = kwargs.get("update_fields")
-        if update_fields is None or "config_values" in update_fields:
+        seal_live = update_fields is None or "config_values" in update_fields
+        seal_pending = self.pending_config_values is not None and (
+            update_fields is None or "pending_config_values" in update_fields
+        )
+        if seal_live or seal_pending:
+            secret_keys = set(
+                ConfigVariable.objects.filter(
+                    integration_id=self.integration_id, type=ConfigVariableType.SECRET
+                ).values_list("key", flat=True)
+            )
+        if seal_live:
             self.config_values = config_values_seal(
-                instance_id=self.pk,
-                secret_keys=set(
-                    ConfigVariable.objects.filter(
-                        integration_id=self.integration_id, type=ConfigVariableType.SECRET
-                    ).values_list("key", flat=True)
-                ),
-                values=self.config_values,
+                instance_id=self.pk, secret_keys=secret_keys, values=self.config_values
+            )
+        if seal_pending:
+            self.pending_config_values = config_values_seal(
+                instance_id=self.pk, secret_keys=secret_keys, values=self.pending_config_values
             )
         super().save(*args, **kwargs)
+
+    @property
+    def shown_config_values(self) -> dict:
+        """The values a user sees and edits (stored form, secrets sealed): the staged ones
+        when there are any, else the live ones."""
+        if self.pending_config_values is not None:
+            return self.pending_config_values
+        return self.config_values or {}
 
     @property
     def is_deployed(self) -> bool:

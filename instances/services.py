@@ -20,8 +20,9 @@ from django.utils.crypto import salted_hmac
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
 from instances.models import ApiKey, Customer, Instance
-from integrations.config_values import ConfigValueError, config_values_opened
+from integrations.config_values import ConfigValueError
 from integrations.models import EndpointSecurity, EndpointType, Integration, TriggerType
+from integrations.secrets import instance_value_context, secret_open_if_sealed
 from triggers.endpoints import instance_webhook_context
 from triggers.models import Endpoint
 
@@ -81,30 +82,45 @@ def instance_update(
 ) -> Instance:
     """Change an instance's name and/or some of its config values: only the keys given
     change (a secret left out keeps its stored value), and the result is checked as on
-    create (``ConfigValueError`` names each bad key; nothing is saved then). What only a
-    deploy does with them waits for the next deploy (``instance_changed_since_deploy``)."""
+    create (``ConfigValueError`` names each bad key; nothing is saved then).
+
+    The name changes at once (it is a label). Config values of a deployed instance are
+    staged in ``pending_config_values`` and take effect at the next deploy, so runs and
+    schedules keep the live ones until then (SPEC §5); an instance never deployed has
+    nothing live, so its values are written directly."""
     _ensure_live(instance)
     if config_values is not None:
         if not isinstance(config_values, dict):
             raise ConfigValueError({"": "Config values must be a mapping of key to value."})
-        instance.config_values = _config_values_clean(
-            instance.integration, {**(instance.config_values or {}), **config_values}
+        cleaned = _config_values_clean(
+            instance.integration, {**instance.shown_config_values, **config_values}
         )
+        if instance.is_deployed:
+            instance.pending_config_values = cleaned
+        else:
+            instance.config_values = cleaned
     if name is not None:
         instance.name = name
     instance.full_clean()
-    instance.save(update_fields=["name", "config_values", "updated_at"])
-    if instance.is_deployed and config_values is not None:
-        # As the wizard's save: schedules follow their schedule variables at once.
-        _schedules_sync(instance)
+    instance.save(update_fields=["name", "config_values", "pending_config_values", "updated_at"])
     return instance
 
 
+def _stored_values_opened(instance: Instance, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: secret_open_if_sealed(value, context=instance_value_context(instance.pk, key))
+        for key, value in values.items()
+    }
+
+
 def instance_settings_fingerprint(instance: Instance) -> str:
-    """A keyed hash of what a deploy applies from the instance itself: its name and its
-    config values (secrets opened, so re-sealing under a rotated key changes nothing)."""
+    """A keyed hash of the name and the config values a deploy would apply now (the staged
+    ones if any; secrets opened, so re-sealing under a rotated key changes nothing)."""
     settings_text = json.dumps(
-        {"name": instance.name, "configValues": config_values_opened(instance)},
+        {
+            "name": instance.name,
+            "configValues": _stored_values_opened(instance, instance.shown_config_values),
+        },
         sort_keys=True,
         default=str,
     )
@@ -112,8 +128,9 @@ def instance_settings_fingerprint(instance: Instance) -> str:
 
 
 def instance_changed_since_deploy(instance: Instance) -> bool:
-    """Whether the name or config values differ from what the last deploy applied. False
-    for an instance never deployed, and for one deployed before fingerprints were kept."""
+    """Whether the name differs from what the last deploy applied, or config values are
+    staged that differ from the live ones. False for an instance never deployed, and for
+    one deployed before fingerprints were kept."""
     if not instance.is_deployed or not instance.deployed_fingerprint:
         return False
     return instance_settings_fingerprint(instance) != instance.deployed_fingerprint
@@ -230,8 +247,8 @@ def _lifecycle_flows_start(
 
 @transaction.atomic
 def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None) -> list[Execution]:
-    """Deploy or redeploy: move to the newest version of the integration, check config
-    values against it, create endpoints, keys and schedules, then start the integration's
+    """Deploy or redeploy: move to the newest version of the integration, apply staged
+    config values (``instance_update``) and check the values against it, create endpoints, keys and schedules, then start the integration's
     deploy flows. Returns the deploy flow executions."""
     instance = (
         Instance.objects.select_for_update()
@@ -240,6 +257,10 @@ def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None)
     )
     _ensure_live(instance)
     instance.integration = latest_version(instance.integration)
+    if instance.pending_config_values is not None:
+        # Staged values become the live ones here, checked with the rest below.
+        instance.config_values = instance.pending_config_values
+        instance.pending_config_values = None
     instance.config_values = _config_values_clean(instance.integration, instance.config_values)
     instance.deployed_at = timezone.now()
     instance.deployed_fingerprint = instance_settings_fingerprint(instance)
@@ -247,6 +268,7 @@ def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None)
         update_fields=[
             "integration",
             "config_values",
+            "pending_config_values",
             "deployed_at",
             "deployed_fingerprint",
             "updated_at",

@@ -98,7 +98,8 @@ class InstanceWizardForm(forms.Form):
                 queryset=customers, label="Customer", empty_label=None
             )
         self.fields["name"].initial = instance.name if instance else integration.name
-        stored = dict(instance.config_values) if instance else {}
+        # What the user last saved: staged values of a deployed instance included.
+        stored = dict(instance.shown_config_values) if instance else {}
         self.variables = list(integration.config_variables.order_by("position"))
         self.inputs: list[VariableInput] = []
         for position, variable in enumerate(self.variables):

@@ -21,9 +21,9 @@ from executions.models import Execution, StepResult
 from executions.results import step_result_load
 from instances.models import Customer, Instance
 from instances.services import (
-    instance_config_update,
     instance_create,
     instance_deploy,
+    instance_update,
 )
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
@@ -44,7 +44,8 @@ def wizard_save(
     config_values: dict[str, Any],
     deploy: bool,
 ) -> Instance:
-    """Create or update an instance from the wizard, and deploy it if asked. All or
+    """Create or update an instance from the wizard, and deploy it if asked. As through the
+    API, values saved for a deployed instance are staged until its next deploy. All or
     nothing: a deploy that fails leaves the instance as it was (``ConfigValueError`` or
     ``InstanceStateError`` for the caller to show)."""
     if instance is None:
@@ -52,11 +53,7 @@ def wizard_save(
             integration=integration, customer=customer, name=name, config_values=config_values
         )
     else:
-        if instance.name != name:
-            instance.name = name
-            instance.full_clean()
-            instance.save(update_fields=["name", "updated_at"])
-        instance = instance_config_update(instance=instance, config_values=config_values)
+        instance = instance_update(instance=instance, name=name, config_values=config_values)
     if deploy:
         instance_deploy(instance=instance)
         instance.refresh_from_db()

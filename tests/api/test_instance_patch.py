@@ -1,12 +1,18 @@
 """PATCH /api/v1/instances/{id}: name and config values, checked as on create; only the
-keys given change; a secret left out keeps its value; ``changedSinceDeploy`` says a
-deploy is due; a customer user may change its own customer's instance only."""
+keys given change; a secret left out keeps its value; values of a deployed instance are
+staged and take effect at its next deploy (runs keep the live ones until then), those of an
+instance never deployed are written at once; ``changedSinceDeploy`` says a deploy is due;
+a customer user may change its own customer's instance only."""
 
 from __future__ import annotations
 
 import pytest
 
+from executions.results import execution_final_result
+from executions.runner import execution_run
+from executions.services import execution_create
 from instances.models import Instance
+from instances.services import instance_deploy
 from integrations.config_values import config_values_opened
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +28,19 @@ WITH_SECRET = {
         {
             "name": "Hook",
             "trigger": {"type": "webhook"},
-            "steps": [{"name": "R", "action": "flow.return"}],
+            "steps": [
+                {
+                    "name": "R",
+                    "action": "flow.return",
+                    "inputs": {
+                        "data": {
+                            "region": "{{ configVars['Region'] }}",
+                            "batch": "{{ configVars['Batch'] }}",
+                            "token": "{{ configVars['Token'] }}",
+                        }
+                    },
+                }
+            ],
         }
     ],
 }
@@ -39,21 +57,86 @@ def patch(api, instance, body):
     return api.patch(f"/api/v1/instances/{instance.pk}", body, format="json")
 
 
+def run_hook(instance: Instance) -> dict:
+    """Run the Hook flow in-process, as a webhook would, and return what it read."""
+    execution = execution_create(
+        instance=instance,
+        flow=instance.integration.flows.get(name="Hook"),
+        trigger_kind="manual",
+        payload={},
+        enqueue=False,
+    )
+    execution_run(execution_id=str(execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == "succeeded", execution.error
+    return execution_final_result(execution)["data"]
+
+
 def test_only_the_keys_given_change_and_a_secret_left_out_is_kept(instance, staff_api):
     response = patch(staff_api, instance, {"configVariables": {"Batch": 25}})
 
     assert response.status_code == 200, response.content
+    assert response.json()["configVariables"] == {"Region": "eu", "Batch": 25, "Token": "••••••"}
+    instance_deploy(instance=instance)
     instance.refresh_from_db()
     assert config_values_opened(instance) == {"Region": "eu", "Batch": 25, "Token": "tok-1"}
-    assert response.json()["configVariables"]["Token"] == "••••••"
-    assert response.json()["configVariables"]["Batch"] == 25
 
 
-def test_name_changes_alone(instance, staff_api):
+def test_a_deployed_instances_change_waits_for_the_next_deploy(instance, staff_api):
+    patched = patch(staff_api, instance, {"configVariables": {"Region": "us", "Batch": 25}})
+
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["configVariables"]["Region"] == "us"
+    assert patched.json()["changedSinceDeploy"] is True
+    assert run_hook(instance) == {"region": "eu", "batch": 10, "token": "tok-1"}
+
+    deployed = staff_api.post(f"/api/v1/instances/{instance.pk}/deploy")
+
+    assert deployed.json()["changedSinceDeploy"] is False
+    assert deployed.json()["configVariables"]["Region"] == "us"
+    assert run_hook(instance) == {"region": "us", "batch": 25, "token": "tok-1"}
+    instance.refresh_from_db()
+    assert instance.pending_config_values is None
+
+
+def test_staged_changes_add_up_and_a_new_secret_waits_too(instance, staff_api):
+    patch(staff_api, instance, {"configVariables": {"Batch": 25}})
+    second = patch(staff_api, instance, {"configVariables": {"Token": "tok-2"}})
+
+    assert second.json()["configVariables"] == {"Region": "eu", "Batch": 25, "Token": "••••••"}
+    assert run_hook(instance)["token"] == "tok-1"
+    staff_api.post(f"/api/v1/instances/{instance.pk}/deploy")
+    assert run_hook(instance) == {"region": "eu", "batch": 25, "token": "tok-2"}
+
+
+def test_staging_the_live_values_again_is_no_change(instance, staff_api):
+    patched = patch(staff_api, instance, {"configVariables": {"Region": "eu"}})
+    assert patched.json()["changedSinceDeploy"] is False
+
+
+def test_a_never_deployed_instance_is_changed_at_once(make_integration, make_instance, staff_api):
+    draft = make_instance(
+        make_integration(WITH_SECRET), config_values={"Token": "tok-1"}, deploy=False
+    )
+
+    response = patch(staff_api, draft, {"configVariables": {"Region": "eu"}})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["changedSinceDeploy"] is False
+    draft.refresh_from_db()
+    assert draft.pending_config_values is None
+    assert config_values_opened(draft) == {"Region": "eu", "Batch": 10, "Token": "tok-1"}
+    assert run_hook(draft)["region"] == "eu"
+
+
+def test_name_changes_alone_and_at_once(instance, staff_api):
     response = patch(staff_api, instance, {"name": "Renamed"})
     assert response.status_code == 200
     assert response.json()["name"] == "Renamed"
+    assert response.json()["changedSinceDeploy"] is True
     instance.refresh_from_db()
+    assert instance.name == "Renamed"
+    assert instance.pending_config_values is None
     assert config_values_opened(instance)["Token"] == "tok-1"
 
 
@@ -71,14 +154,14 @@ def test_name_changes_alone(instance, staff_api):
     ],
 )
 def test_bad_values_are_400_naming_the_field_and_change_nothing(instance, staff_api, body, field):
-    before = (instance.name, dict(instance.config_values))
+    before = (instance.name, dict(instance.config_values), instance.pending_config_values)
 
     response = patch(staff_api, instance, body)
 
     assert response.status_code == 400
     assert field in response.json()["fields"]
     instance.refresh_from_db()
-    assert (instance.name, instance.config_values) == before
+    assert (instance.name, instance.config_values, instance.pending_config_values) == before
 
 
 def test_changed_since_deploy_until_the_next_deploy(instance, staff_api):
