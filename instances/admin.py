@@ -135,12 +135,12 @@ class InstanceAdmin(admin.ModelAdmin):
             key: MASK if key in secret_keys and value else value
             for key, value in obj.shown_config_values.items()
         }
-        staged_note = "Saved changes take effect at the next deploy.\n" if (
-            obj.pending_config_values is not None
-        ) else ""
-        return format_html(
-            "<pre>{}{}</pre>", staged_note, json.dumps(shown, indent=2, default=str)
+        staged_note = (
+            "Saved changes take effect at the next deploy.\n"
+            if obj.pending_config_values is not None
+            else ""
         )
+        return format_html("<pre>{}{}</pre>", staged_note, json.dumps(shown, indent=2, default=str))
 
     @admin.display(description="Webhook URLs")
     def webhook_urls(self, obj: Instance) -> str:

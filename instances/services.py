@@ -248,8 +248,9 @@ def _lifecycle_flows_start(
 @transaction.atomic
 def instance_deploy(*, instance: Instance, user: AbstractBaseUser | None = None) -> list[Execution]:
     """Deploy or redeploy: move to the newest version of the integration, apply staged
-    config values (``instance_update``) and check the values against it, create endpoints, keys and schedules, then start the integration's
-    deploy flows. Returns the deploy flow executions."""
+    config values (``instance_update``) and check the values against it, create endpoints,
+    keys and schedules, then start the integration's deploy flows. Returns the deploy flow
+    executions."""
     instance = (
         Instance.objects.select_for_update()
         .select_related("integration", "customer")
