@@ -26,7 +26,7 @@ from executions.results import execution_final_result
 from executions.runner import execution_run
 from executions.services import execution_create
 from instances.models import Instance
-from instances.services import instance_deploy
+from instances.services import instance_deploy, instance_update
 from integrations.definitions import integration_export, integration_import
 from integrations.models import Integration
 from tests.api.conftest import _client_for
@@ -149,6 +149,31 @@ def test_no_secret_is_in_the_tables_in_clear(vault):
     # What is no secret stays readable: the reference and the string default.
     assert "Signing Secret" in table_dump("integrations_flow")
     assert '"eu"' in table_dump("integrations_configvariable")
+
+
+def test_staged_secret_values_are_in_the_pending_column_only_sealed(client, vault):
+    _, instance = vault
+    staged_secret = "staged-secret-5e7a1d"
+    instance_update(instance=instance, config_values={"Signing Secret": staged_secret})
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pending_config_values FROM instances_instance WHERE id = %s",
+            [instance.pk.hex],
+        )
+        (pending_column,) = cursor.fetchone()
+    # Both the new secret and the one carried over from the live values are sealed.
+    assert "Signing Secret" in pending_column and "API Token" in pending_column
+    for secret in (staged_secret, INSTANCE_SECRET, REFERENCED_SECRET):
+        assert secret not in pending_column, secret
+    # Signature checks keep the live secret until the deploy, then use the staged one.
+    assert post_signed(client, instance, "Referenced", REFERENCED_SECRET).status_code == 200
+    assert post_signed(client, instance, "Referenced", staged_secret).status_code == 401
+    instance_deploy(instance=instance)
+    instance.refresh_from_db()
+    assert post_signed(client, instance, "Referenced", staged_secret).status_code == 200
+    assert run_tokens(instance)["api"] == INSTANCE_SECRET
+    assert staged_secret not in dump()
 
 
 def test_a_run_reads_the_secret_values_and_defaults_in_clear(vault):
