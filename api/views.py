@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -94,6 +96,18 @@ def _uuid_param(request: Request, name: str) -> uuid.UUID | None:
         return uuid.UUID(raw)
     except ValueError as error:
         raise FieldErrors("Invalid filter.", {name: "Must be a UUID."}) from error
+
+
+@contextmanager
+def _instance_errors_as_fields() -> Iterator[None]:
+    """An instance service's refusals as the API's 400 ``{"error", "fields"}``."""
+    try:
+        yield
+    except ConfigValueError as error:
+        fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
+        raise FieldErrors("Invalid config values.", fields) from error
+    except InstanceStateError as error:
+        raise FieldErrors(str(error), {}) from error
 
 
 class StrictQueryMixin:
@@ -334,34 +348,24 @@ class InstanceViewSet(
         serializer = s.InstancePatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
+        with _instance_errors_as_fields():
             instance_update(
                 instance=instance,
                 name=data.get("name"),
                 config_values=data.get("configVariables"),
             )
-        except ConfigValueError as error:
-            fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
-            raise FieldErrors("Invalid config values.", fields) from error
-        except InstanceStateError as error:
-            raise FieldErrors(str(error), {}) from error
-        fresh = self.get_queryset().get(pk=instance.pk)
-        return Response(
-            s.InstanceDetailSerializer(fresh, context=self.get_serializer_context()).data
-        )
+        return self._detail_response(instance)
 
     def perform_destroy(self, instance) -> None:
         instance_remove(instance=instance, user=self.request.user)
 
     def _lifecycle(self, operation, request: Request) -> Response:
         instance = self.get_object()
-        try:
+        with _instance_errors_as_fields():
             operation(instance=instance, user=request.user)
-        except ConfigValueError as error:
-            fields = {f"configVariables.{key}": message for key, message in error.fields.items()}
-            raise FieldErrors("Invalid config values.", fields) from error
-        except InstanceStateError as error:
-            raise FieldErrors(str(error), {}) from error
+        return self._detail_response(instance)
+
+    def _detail_response(self, instance) -> Response:
         fresh = self.get_queryset().get(pk=instance.pk)
         return Response(
             s.InstanceDetailSerializer(fresh, context=self.get_serializer_context()).data
