@@ -12,8 +12,9 @@ built and left out of an export unless ``include_secrets`` is asked for (staff, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -43,6 +44,8 @@ from integrations.models import (
 )
 from integrations.secrets import hmac_settings_open, hmac_settings_seal
 
+_Stored = TypeVar("_Stored")
+
 # Two imports of one name may race for the same next version; the unique constraint stops
 # the second, which then retries with the version after.
 _VERSION_ATTEMPTS = 3
@@ -61,13 +64,23 @@ def integration_import(
 ) -> Integration:
     """Validate a definition fully, then store it as the next version of its name:
     all rows in one transaction or none. Raises DefinitionError."""
+    spec = _spec_read(definition, content_type)
+    return _with_version_retries(lambda: _rows_save(_rows_build(spec)))
+
+
+def _spec_read(definition: dict | str | bytes, content_type: str | None) -> DefinitionSpec:
     if isinstance(definition, str | bytes):
         definition = definition_parse(text=definition, content_type=content_type)
-    spec = definition_validate(definition=definition)
+    return definition_validate(definition=definition)
+
+
+def _with_version_retries(store: Callable[[], _Stored]) -> _Stored:
+    """``store()`` in a transaction, again when a concurrent import took the version
+    number it chose (the unique name + version index)."""
     for attempt in range(_VERSION_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _rows_save(_rows_build(spec))
+                return store()
         except IntegrityError:
             if attempt == _VERSION_ATTEMPTS - 1:
                 raise
@@ -88,29 +101,24 @@ def integration_import_if_changed(
     so a changed secret counts) gives that version back with ``created=False``; any other
     is stored as the next version. ``integration_import`` always stores (fixtures, demo).
     Raises DefinitionError."""
-    if isinstance(definition, str | bytes):
-        definition = definition_parse(text=definition, content_type=content_type)
-    spec = definition_validate(definition=definition)
-    for attempt in range(_VERSION_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                # Locked, so two identical imports at once do not both see a change.
-                newest = (
-                    Integration.objects.select_for_update()
-                    .filter(name=spec.name)
-                    .order_by("-version")
-                    .first()
-                )
-                rows = _rows_build(spec)
-                if newest is not None and _rows_export(
-                    rows, include_secrets=True
-                ) == integration_export(integration=newest, include_secrets=True):
-                    return DefinitionImport(integration=newest, created=False)
-                return DefinitionImport(integration=_rows_save(rows), created=True)
-        except IntegrityError:
-            if attempt == _VERSION_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    spec = _spec_read(definition, content_type)
+
+    def store() -> DefinitionImport:
+        # Locked, so two identical imports at once do not both see a change.
+        newest = (
+            Integration.objects.select_for_update()
+            .filter(name=spec.name)
+            .order_by("-version")
+            .first()
+        )
+        rows = _rows_build(spec)
+        if newest is not None and _rows_export(rows, include_secrets=True) == integration_export(
+            integration=newest, include_secrets=True
+        ):
+            return DefinitionImport(integration=newest, created=False)
+        return DefinitionImport(integration=_rows_save(rows), created=True)
+
+    return _with_version_retries(store)
 
 
 def integration_export(
