@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from executions.models import Execution, ExecutionStatus
 from executions.services import execution_create
-from instances.services import instance_create
+from instances.services import instance_create, instance_deploy
 from integrations.config_values import config_values_opened
 from tests.webui.conftest import ORDERS_DEFINITION
 
@@ -321,6 +321,52 @@ def test_save_and_deploy_then_pause_and_enable(client, user_a, orders_instance):
     client.post(reverse("webui:enable", args=[orders_instance.pk]))
     orders_instance.refresh_from_db()
     assert orders_instance.enabled is True
+
+
+def test_save_on_a_deployed_instance_is_staged_until_the_deploy(client, user_a, orders_instance):
+    instance_deploy(instance=orders_instance)
+    client.force_login(user_a)
+    detail = reverse("webui:instance", args=[orders_instance.pk])
+    assert "take effect when you deploy" not in client.get(detail).content.decode()
+
+    response = client.post(configure_url(orders_instance), wizard_post(cv1_value="eu"))
+
+    assert response.status_code == 302
+    orders_instance.refresh_from_db()
+    live = config_values_opened(orders_instance)
+    assert live["Region"] == "us" and live["Shop Secret"] == SECRET
+    assert orders_instance.pending_config_values["Region"] == "eu"
+    assert "Saved changes take effect when you deploy" in client.get(detail).content.decode()
+    # What the user edits next is what was saved, not the live value.
+    form = client.get(configure_url(orders_instance)).context["form"]
+    assert form["cv1_value"].value() == "eu"
+
+    client.post(reverse("webui:deploy", args=[orders_instance.pk]))
+
+    orders_instance.refresh_from_db()
+    assert orders_instance.pending_config_values is None
+    live = config_values_opened(orders_instance)
+    assert live["Region"] == "eu" and live["Shop Secret"] == SECRET
+    assert "take effect when you deploy" not in client.get(detail).content.decode()
+
+
+def test_save_and_redeploy_applies_the_values_at_once(client, user_a, orders_instance):
+    instance_deploy(instance=orders_instance)
+    client.force_login(user_a)
+
+    client.post(configure_url(orders_instance), wizard_post(cv1_value="eu", deploy="1"))
+
+    orders_instance.refresh_from_db()
+    assert orders_instance.pending_config_values is None
+    assert config_values_opened(orders_instance)["Region"] == "eu"
+
+
+def test_save_on_a_never_deployed_instance_writes_the_values(client, user_a, orders_instance):
+    client.force_login(user_a)
+    client.post(configure_url(orders_instance), wizard_post(cv1_value="eu"))
+    orders_instance.refresh_from_db()
+    assert orders_instance.pending_config_values is None
+    assert config_values_opened(orders_instance)["Region"] == "eu"
 
 
 def test_deploy_with_incomplete_configuration_sends_the_user_to_the_wizard(
