@@ -54,9 +54,18 @@ def stored_secrets_reseal() -> Rotation:
             }
             flow.save(update_fields=["hmac"])
     for instance in Instance.objects.all():
-        instance.config_values = {
-            key: _reseal(value, instance_value_context(instance.pk, key), rotation)
-            for key, value in (instance.config_values or {}).items()
-        }
-        instance.save(update_fields=["config_values"])
+        instance.config_values = _values_reseal(instance, instance.config_values, rotation)
+        if instance.pending_config_values is not None:
+            # Staged values are applied by the next deploy, perhaps after the old key is gone.
+            instance.pending_config_values = _values_reseal(
+                instance, instance.pending_config_values, rotation
+            )
+        instance.save(update_fields=["config_values", "pending_config_values"])
     return rotation
+
+
+def _values_reseal(instance: Instance, values: dict | None, rotation: Rotation) -> dict:
+    return {
+        key: _reseal(value, instance_value_context(instance.pk, key), rotation)
+        for key, value in (values or {}).items()
+    }

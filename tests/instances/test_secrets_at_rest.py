@@ -319,6 +319,19 @@ def test_rotation_reseals_everything_under_the_first_key(client, settings, vault
             assert secret not in dump()
 
 
+def test_rotation_reseals_staged_values_too(client, settings, vault):
+    _, instance = vault
+    staged_secret = "staged-secret-8c1f0b"
+    instance_update(instance=instance, config_values={"Signing Secret": staged_secret})
+    new_key = Fernet.generate_key().decode()
+    with override_settings(TRIGGERFISH_SECRETS_KEYS=[new_key, *settings.TRIGGERFISH_SECRETS_KEYS]):
+        call_command("rotate_secrets_key", stdout=io.StringIO())
+    # The old key is dropped before the deploy that applies the staged value.
+    with override_settings(TRIGGERFISH_SECRETS_KEYS=[new_key]):
+        instance_deploy(instance=Instance.objects.get(pk=instance.pk))
+        assert post_signed(client, instance, "Referenced", staged_secret).status_code == 200
+
+
 def test_rotation_without_the_old_key_says_so(vault):
     with override_settings(TRIGGERFISH_SECRETS_KEYS=[Fernet.generate_key().decode()]):
         with pytest.raises(CommandError, match="open with none of the configured keys"):
