@@ -16,4 +16,3 @@ def test_landing_page_links_the_wizard_the_admin_and_the_api_docs(client):
     assert response["Content-Type"].startswith("text/html")
     links = set(re.findall(r'href="([^"]+)"', response.content.decode()))
     assert {"/wizard/", "/admin/", "/api/docs/"} <= links
-
