@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from executions.results import execution_final_result
-from executions.runner import execution_run
-from executions.services import execution_create
 from instances.models import Instance
 from instances.services import instance_deploy
 from integrations.config_values import config_values_opened
+from tests.executions.factories import flow_run_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -58,18 +56,7 @@ def patch(api, instance, body):
 
 
 def run_hook(instance: Instance) -> dict:
-    """Run the Hook flow in-process, as a webhook would, and return what it read."""
-    execution = execution_create(
-        instance=instance,
-        flow=instance.integration.flows.get(name="Hook"),
-        trigger_kind="manual",
-        payload={},
-        enqueue=False,
-    )
-    execution_run(execution_id=str(execution.pk))
-    execution.refresh_from_db()
-    assert execution.status == "succeeded", execution.error
-    return execution_final_result(execution)["data"]
+    return flow_run_in_process(instance, "Hook")
 
 
 def test_only_the_keys_given_change_and_a_secret_left_out_is_kept(instance, staff_api):

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from executions.models import Execution
+from executions.results import execution_final_result
+from executions.runner import execution_run
 from executions.services import execution_create
 from instances.models import Customer, Instance
 from integrations.models import ConfigVariable, Flow, Integration, Step
@@ -52,3 +54,19 @@ def execution_make(
         payload=payload if payload is not None else {"body": {"data": {}}},
         enqueue=enqueue,
     )
+
+
+def flow_run_in_process(instance: Instance, flow_name: str) -> Any:
+    """Run ``flow_name`` of ``instance`` here, as a worker would; the last step's data
+    (the run must succeed)."""
+    execution = execution_create(
+        instance=instance,
+        flow=instance.integration.flows.get(name=flow_name),
+        trigger_kind="manual",
+        payload={},
+        enqueue=False,
+    )
+    execution_run(execution_id=str(execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == "succeeded", execution.error
+    return execution_final_result(execution)["data"]

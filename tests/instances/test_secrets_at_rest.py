@@ -22,14 +22,12 @@ from django.test import override_settings
 from django.urls import reverse
 
 from executions.models import Execution
-from executions.results import execution_final_result
-from executions.runner import execution_run
-from executions.services import execution_create
 from instances.models import Instance
 from instances.services import instance_deploy, instance_update
 from integrations.definitions import integration_export, integration_import
 from integrations.models import Integration
 from tests.api.conftest import _client_for
+from tests.executions.factories import flow_run_in_process
 from tests.fixtures.worker import ROOT
 from triggers.models import Endpoint
 
@@ -115,17 +113,7 @@ def dump() -> str:
 
 
 def run_tokens(instance: Instance) -> dict:
-    execution = execution_create(
-        instance=instance,
-        flow=instance.integration.flows.get(name="Tokens"),
-        trigger_kind="manual",
-        payload={},
-        enqueue=False,
-    )
-    execution_run(execution_id=str(execution.pk))
-    execution.refresh_from_db()
-    assert execution.status == "succeeded", execution.error
-    return execution_final_result(execution)["data"]
+    return flow_run_in_process(instance, "Tokens")
 
 
 def post_signed(client, instance: Instance, flow_name: str, secret: str):
