@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from executions.codec import unreadable_message
+from core.codec import unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
 from instances.services import instance_changed_since_deploy
@@ -191,7 +191,7 @@ class InstanceDetailSerializer(InstanceSerializer):
         return instance_changed_since_deploy(instance)
 
     def _webhook_context(self, instance: Instance) -> dict[str, Any]:
-        from triggers.endpoints import instance_webhook_context
+        from instances.endpoints import instance_webhook_context
 
         cache = self.context.setdefault("_webhook_context", {})
         if instance.pk not in cache:

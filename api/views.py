@@ -1,4 +1,4 @@
-"""The management API (SPEC §5): thin views over the services; tenancy from api.tenancy."""
+"""The management API (SPEC §5): thin views over the services; tenancy from instances.tenancy."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from rest_framework.response import Response
 
 from api import serializers as s
 from api.exceptions import FieldErrors
-from api.tenancy import (
+from instances.tenancy import (
     customers_for_user,
     executions_for_user,
     instances_for_user,
@@ -157,7 +157,7 @@ CONFLICT_RESPONSE = OpenApiResponse(
     inline_serializer("Conflict", {"error": serializers.CharField()}),
     description="The object's state does not allow it; `error` says why.",
 )
-# What a result URL serves is the flow's choice (triggers.responses.result_render): JSON by
+# What a result URL serves is the flow's choice (triggers.sync.answers.result_render): JSON by
 # default, text, bytes, or any content type the result names.
 _RESULT_BODIES = {
     (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="The result."),
@@ -314,7 +314,7 @@ class InstanceViewSet(
         customer = customers_for_user(request.user).filter(pk=data["customer"]).first()
         if customer is None:
             raise FieldErrors("Invalid input.", {"customer": "No such customer."})
-        # The wizard's rule (api.tenancy): a customer user starts only integrations its
+        # The wizard's rule (instances.tenancy): a customer user starts only integrations its
         # customer already runs; any other is answered like a missing one.
         integration = integration_for_new_instance(request.user, data["integration"])
         if integration is None:
@@ -476,7 +476,7 @@ class ExecutionViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def result(self, request: Request, pk: str | None = None) -> HttpResponse:
         from executions.results import execution_final_result, execution_stopped_early
-        from triggers.responses import error_response, result_response
+        from triggers.sync.answers import error_response, result_response
 
         execution = self.get_object()
         if not execution.is_finished:
@@ -494,7 +494,7 @@ class ExecutionViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
         self, request: Request, pk: str | None = None, position: str = "0"
     ) -> HttpResponse:
         from executions.results import step_result_load
-        from triggers.responses import result_response
+        from triggers.sync.answers import result_response
 
         execution = self.get_object()
         step = get_object_or_404(StepResult, execution=execution, position=int(position))

@@ -43,7 +43,7 @@ SETUP = """
 from integrations.definitions import integration_import
 from instances.models import Customer
 from instances.services import instance_create, instance_deploy
-from triggers.models import Endpoint
+from instances.models import Endpoint
 integration = integration_import(definition={
     "name": "Bench", "endpointType": "flow_specific",
     "flows": [{"name": "Echo", "trigger": {"type": "webhook"},

@@ -61,7 +61,7 @@ from django.test import RequestFactory
 
 from executions.models import Execution
 from bench.common import process_cpu_seconds
-from triggers.ratelimit import rate_limit_hit
+from triggers.webhooks.ratelimit import rate_limit_hit
 
 handler = WSGIHandler()
 factory = RequestFactory(HTTP_HOST="127.0.0.1")

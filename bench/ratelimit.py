@@ -44,7 +44,7 @@ def _setup() -> None:
 
 def _hammer(token: str, seconds: float, start_at: float, queue) -> None:
     _setup()
-    from triggers.ratelimit import rate_limit_hit
+    from triggers.webhooks.ratelimit import rate_limit_hit
 
     allowed, refused = [], 0
     while time.time() < start_at:
@@ -73,7 +73,7 @@ def child(backend: str, calls: int, seconds: float) -> dict:
     _setup()
     from django.conf import settings
 
-    from triggers.ratelimit import rate_limit_hit
+    from triggers.webhooks.ratelimit import rate_limit_hit
 
     token = f"bench-{os.getpid()}"
     rate_limit_hit(token=token, limit=10**9)  # connect / create the file

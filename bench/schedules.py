@@ -6,7 +6,7 @@
     .venv/bin/python bench/schedules.py --counts 1000 --schedulers triggerfish
 
 For each database and N: N ``PeriodicTask`` rows shaped exactly as
-``triggers.schedules.instance_schedules_sync`` writes them (task ``triggers.fire_schedule``,
+``triggers.schedules.periodic_tasks.instance_schedules_sync`` writes them (task ``triggers.fire_schedule``,
 kwargs ``{instance_id, flow_name}``, each with its own ``* * * * *`` CrontabSchedule row),
 bulk-inserted with fake instance ids (the schedulers only read the rows; no worker runs).
 Then, per scheduler, a real ``celery -A config beat -S <scheduler>`` process is started
@@ -48,7 +48,7 @@ from bench.common import _pg, machine, process_cpu_seconds  # noqa: E402 - the c
 
 SCHEDULERS = {
     "stock": "django_celery_beat.schedulers:DatabaseScheduler",
-    "triggerfish": "triggers.scheduler:TriggerfishScheduler",
+    "triggerfish": "triggers.schedules.scheduler:TriggerfishScheduler",
 }
 LEAD_SECONDS = 35.0
 TAIL_SECONDS = 25.0
@@ -184,7 +184,7 @@ def child(args: argparse.Namespace) -> None:
 def rows_create(count: int) -> None:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
-    from triggers.schedules import FIRE_TASK, task_kwargs, task_name
+    from triggers.schedules.periodic_tasks import FIRE_TASK, task_kwargs, task_name
 
     PeriodicTask.objects.all().delete()
     CrontabSchedule.objects.all().delete()

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from triggers.result_views import result_view
+from triggers.sync.result_urls import result_view
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),

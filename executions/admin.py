@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from executions.codec import UndecodablePayload, unreadable_message
+from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from executions.services import ReplayRefused, execution_replay
 
@@ -229,7 +229,7 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     def result_view(self, request: HttpRequest, pk) -> HttpResponse:
         from executions.results import execution_final_result
-        from triggers.responses import result_response
+        from triggers.sync.answers import result_response
 
         execution = get_object_or_404(Execution, pk=pk)
         if not self.has_view_permission(request, execution):

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.db import models
 
-from executions import codec
+from core import codec
 
 
 class PayloadField(models.TextField):
-    """JSON that may carry bytes, stored as text (``executions.codec``).
+    """JSON that may carry bytes, stored as text (``core.codec``).
 
     Not ``JSONField``: PostgreSQL's jsonb rejects the NUL character (``\\u0000``), which
     any caller can put in a JSON string, header or path, and a 500 on user input is a bug.

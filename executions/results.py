@@ -1,6 +1,6 @@
 """Where step results live: inline in the row when small, in the results storage when large.
 
-Results are serialized with ``executions.codec`` (JSON that carries bytes). Up to
+Results are serialized with ``core.codec`` (JSON that carries bytes). Up to
 ``TRIGGERFISH_INLINE_RESULT_BYTES`` of that text stays in ``StepResult.result``; anything
 larger goes to the ``results`` storage (local disk or S3, see config/settings/storage.py)
 under ``executions/<execution id>/<position>.json``, so a 50 MB download never bloats the
@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from executions import codec
+from core import codec
 from executions.models import Execution, StepResult, results_storage
 
 
@@ -82,7 +82,7 @@ def execution_stopped_early(execution: Execution, step: StepResult | None = None
     action or not the flow's last step (a succeeded step followed by nothing means a stop).
     ``step``: the final step, when the caller has it.
     """
-    from integrations.run_definitions import flow_steps
+    from executions.run_definitions import flow_steps
 
     step = step or execution_final_step(execution)
     if step is None or step.status != "succeeded":

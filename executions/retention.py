@@ -89,7 +89,7 @@ def execution_results_pruned(execution: Execution) -> bool:
 def prune_results() -> int:
     """Beat's entry point (CELERY_BEAT_SCHEDULE): results past retention, old notify
     markers, and idempotency keys past their 24 h window."""
-    from triggers.services import idempotency_records_prune
+    from triggers.webhooks.accept import idempotency_records_prune
 
     pruned = execution_results_prune()
     notify_markers_prune()

@@ -25,7 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from executions.codec import UndecodablePayload
+from core.codec import UndecodablePayload
 from executions.models import Execution, ExecutionLog, ExecutionStatus, TriggerKind
 from integrations.models import Flow
 

@@ -20,7 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from executions import codec, services
+from core import codec
+from executions import services
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
@@ -38,9 +39,9 @@ from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
-from integrations.run_definitions import execution_rows_attach, flow_steps
-from triggers.endpoints import instance_webhook_context
-from triggers.sync import sync_result_object_store
+from executions.run_definitions import execution_rows_attach, flow_steps
+from instances.endpoints import instance_webhook_context
+from triggers.sync.wait import sync_result_object_store
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from executions.codec import UndecodablePayload
+from core.codec import UndecodablePayload
 from executions.models import Execution, ExecutionStatus, TriggerKind
+from instances.errors import InstanceStateError
 from instances.models import Customer, Instance
 from integrations.models import Flow, Integration
 
@@ -155,8 +156,6 @@ def execution_replay(*, execution: Execution) -> Execution:
     request refused at its signature check or component trigger is never replayed
     (``ReplayRefused``): its payload was never verified, and replaying it would run the
     flow on whatever an unsigned sender posted."""
-    from instances.services import InstanceStateError
-
     if execution.refused_at_trigger:
         raise ReplayRefused(
             "This request was refused at its trigger (signature or component check); "

@@ -144,7 +144,7 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Webhook URLs")
     def webhook_urls(self, obj: Instance) -> str:
-        from triggers.endpoints import instance_webhook_context
+        from instances.endpoints import instance_webhook_context
 
         if not obj.pk or not obj.is_deployed:
             return "Not deployed"

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from integrations.config_values import config_values_seal
-from integrations.models import ConfigVariable, ConfigVariableType, Integration
+from integrations.models import ConfigVariable, ConfigVariableType, EndpointType, Integration
 
 
 class Customer(models.Model):
@@ -140,3 +140,51 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow_name or 'organization'} key …{self.key[-4:]}"
+
+
+def generate_endpoint_token() -> str:
+    # 24 random bytes -> 32 URL-safe characters; never derived from a database id.
+    return secrets.token_urlsafe(24)
+
+
+class Endpoint(models.Model):
+    """One webhook URL. What its token names depends on the endpoint type:
+
+    - ``flow_specific``: an instance and a flow name;
+    - ``instance_specific``: an instance (the flow comes from routing);
+    - ``shared_instance``: an integration name (customer and flow come from routing).
+
+    Flows are named, not linked, so a token survives redeploys onto new versions: third
+    parties keep the URL they registered.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.CharField(max_length=64, unique=True, default=generate_endpoint_token)
+    endpoint_type = models.CharField(max_length=32, choices=EndpointType.choices)
+    integration_name = models.CharField(max_length=200)
+    instance = models.ForeignKey(
+        Instance, null=True, blank=True, on_delete=models.CASCADE, related_name="endpoints"
+    )
+    flow_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The table, its migrations and the admin's URLs (/admin/triggers/endpoint/) keep
+        # the label the model was created under; the class lives here because an endpoint is
+        # an instance's fact (its URLs), read by the runner and the API below the webhook edge.
+        app_label = "triggers"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "flow_name"],
+                condition=models.Q(instance__isnull=False),
+                name="endpoint_per_instance_flow",
+            ),
+            models.UniqueConstraint(
+                fields=["integration_name"],
+                condition=models.Q(instance__isnull=True),
+                name="endpoint_per_shared_integration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_type} …{self.token[-6:]}"

@@ -19,18 +19,14 @@ from django.utils.crypto import salted_hmac
 
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
-from instances.models import ApiKey, Customer, Instance
+from instances.endpoints import instance_webhook_context
+from instances.errors import InstanceStateError
+from instances.models import ApiKey, Customer, Endpoint, Instance
 from integrations.config_values import ConfigValueError
 from integrations.models import EndpointSecurity, EndpointType, Integration, TriggerType
 from integrations.secrets import instance_value_context, secret_open_if_sealed
-from triggers.endpoints import instance_webhook_context
-from triggers.models import Endpoint
 
 logger = logging.getLogger(__name__)
-
-
-class InstanceStateError(Exception):
-    """The operation does not apply to the instance in its current state."""
 
 
 def customer_create(*, name: str, external_id: str) -> Customer:
@@ -200,7 +196,7 @@ def _api_keys_ensure(instance: Instance) -> None:
 def _schedules_sync(instance: Instance) -> None:
     """Keep the instance's periodic tasks in step with its state (schedule triggers)."""
     try:
-        from triggers.schedules import instance_schedules_sync
+        from triggers.schedules.periodic_tasks import instance_schedules_sync
     except ImportError:  # schedule triggers arrive with their own module
         return
     instance_schedules_sync(instance=instance)
@@ -210,7 +206,7 @@ def _component_hooks_run(instance: Instance, hook_name: str, webhook_urls: dict[
     """Run the ``on_instance_deploy``/``on_instance_remove`` hooks of the component
     triggers the instance's flows use (e.g. to register a webhook with the sender)."""
     from integrations.components.registry import get_trigger
-    from triggers.verification import TriggerRefused, trigger_context, trigger_params
+    from triggers.webhooks.verification import TriggerRefused, trigger_context, trigger_params
 
     for flow in instance.integration.flows.all():
         trigger = get_trigger(flow.trigger_type) if "." in flow.trigger_type else None

@@ -174,7 +174,7 @@ def config_vars_for(*, integration: Integration, instance: Any) -> dict[str, Any
     """What ``configVars`` reads at run time: the instance's values, with the integration's
     defaults for keys it has not set (variables added by a later version, say), secrets
     opened. Only runs and checks (signatures, component triggers, deploy hooks) call it."""
-    from integrations.run_definitions import config_defaults
+    from executions.run_definitions import config_defaults
 
     resolved = config_values_opened(instance)
     for key, default in config_defaults(integration.pk).items():

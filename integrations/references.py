@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from executions import codec
+from core import codec
 
 ROOTS = (
     "trigger",

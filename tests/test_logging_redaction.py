@@ -14,8 +14,8 @@ import pytest
 from config.logging import REDACTED, SecretPathRedactFilter, redact_secret_paths
 from instances.services import api_key_add
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
-from triggers.sync import result_url_sign
+from instances.models import Endpoint
+from triggers.sync.wait import result_url_sign
 
 # gunicorn's own access and error logs go through the redacting logger class, as
 # `manage.py serve` runs it; GUNICORN_CMD_ARGS adds to the fixture's command line.

@@ -24,9 +24,9 @@ from instances.services import (
 )
 from tests.api.conftest import _client_for
 from tests.fixtures.domain import definition
-from triggers.activity import recorder
-from triggers.models import Endpoint
-from triggers.routing_cache import RoutingCache, routing_cache
+from triggers.webhooks.activity import recorder
+from instances.models import Endpoint
+from core.cache import RoutingCache, routing_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def _activity_written_before_each_measure(monkeypatch):
     # The endpoint activity batch is written every few seconds by whichever request comes
     # then; a measured request must not be the one.
     recorder.flush()
-    monkeypatch.setattr("triggers.activity.FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr("triggers.webhooks.activity.FLUSH_SECONDS", 3600.0)
 
 
 def sql(captured: CaptureQueriesContext) -> list[str]:

@@ -13,10 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from triggers.activity import endpoint_activity_summary
-from triggers.endpoints import endpoint_url
-from triggers.flow_test import endpoint_test_invoke
-from triggers.models import Endpoint
+from triggers.webhooks.activity import endpoint_activity_summary
+from instances.endpoints import endpoint_url
+from triggers.webhooks.trial import endpoint_test_invoke
+from instances.models import Endpoint
 
 TEXT_PREVIEW_BYTES = 20_000
 
@@ -129,7 +129,7 @@ class EndpointAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/triggers/endpoint/test.html", context)
 
     def activity_view(self, request: HttpRequest, pk) -> HttpResponse:
-        from triggers.activity import recorder
+        from triggers.webhooks.activity import recorder
 
         endpoint = get_object_or_404(Endpoint, pk=pk)
         if not self.has_view_permission(request, endpoint):

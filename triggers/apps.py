@@ -7,6 +7,6 @@ class TriggersConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process that can change a routing row (web, worker, shell) must publish it.
-        from triggers.routing_cache import routing_signals_connect
+        from core.cache import routing_signals_connect
 
         routing_signals_connect()

@@ -1,58 +1,12 @@
-"""Webhook endpoints: opaque tokens that resolve to an integration, instance and flow."""
+"""What the trigger edges remember: deliveries seen (idempotency), schedule fires and
+endpoint activity. The Endpoint model itself is defined in ``instances.models``."""
 
 from __future__ import annotations
 
-import secrets
-import uuid
 
 from django.db import models
 
 from instances.models import Instance
-from integrations.models import EndpointType
-
-
-def generate_endpoint_token() -> str:
-    # 24 random bytes -> 32 URL-safe characters; never derived from a database id.
-    return secrets.token_urlsafe(24)
-
-
-class Endpoint(models.Model):
-    """One webhook URL. What its token names depends on the endpoint type:
-
-    - ``flow_specific``: an instance and a flow name;
-    - ``instance_specific``: an instance (the flow comes from routing);
-    - ``shared_instance``: an integration name (customer and flow come from routing).
-
-    Flows are named, not linked, so a token survives redeploys onto new versions: third
-    parties keep the URL they registered.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    token = models.CharField(max_length=64, unique=True, default=generate_endpoint_token)
-    endpoint_type = models.CharField(max_length=32, choices=EndpointType.choices)
-    integration_name = models.CharField(max_length=200)
-    instance = models.ForeignKey(
-        Instance, null=True, blank=True, on_delete=models.CASCADE, related_name="endpoints"
-    )
-    flow_name = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["instance", "flow_name"],
-                condition=models.Q(instance__isnull=False),
-                name="endpoint_per_instance_flow",
-            ),
-            models.UniqueConstraint(
-                fields=["integration_name"],
-                condition=models.Q(instance__isnull=True),
-                name="endpoint_per_shared_integration",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.endpoint_type} …{self.token[-6:]}"
 
 
 class IdempotencyRecord(models.Model):
@@ -90,7 +44,7 @@ class ScheduleFire(models.Model):
     nothing. ``message_id`` (the Celery task id) dedupes fires sent by django-celery-beat's
     stock scheduler, whose messages carry no scheduled time. A singleton flow's skipped fire
     is recorded here (``skipped``) and as a canceled execution. Rows are pruned after
-    ``SCHEDULE_FIRE_RETENTION`` (see triggers.schedule_services)."""
+    ``SCHEDULE_FIRE_RETENTION`` (see triggers.schedules.fire)."""
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="schedule_fires")
     flow_name = models.CharField(max_length=200)
@@ -120,7 +74,7 @@ class ScheduleFire(models.Model):
 
 class EndpointActivity(models.Model):
     """Requests to one endpoint in one minute: counts by answer and a latency histogram
-    (upper bounds in ``triggers.activity.LATENCY_BUCKETS_MS``). Written in batches by each
+    (upper bounds in ``triggers.webhooks.activity.LATENCY_BUCKETS_MS``). Written in batches by each
     web process, read by the admin's activity view."""
 
     endpoint_token = models.CharField(max_length=64)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from triggers.views import WebhookView
+from triggers.webhooks.views import WebhookView
 
 urlpatterns = [
     path("<str:token>", WebhookView.as_view(), name="webhook"),

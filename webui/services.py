@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from executions.codec import UndecodablePayload, unreadable_message
+from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, StepResult
 from executions.results import step_result_load
 from instances.models import Customer, Instance
@@ -220,7 +220,7 @@ def flow_signing_settings(instance: Instance) -> dict[str, dict[str, Any]]:
 def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
     """The real keys of one flow and the curl command with the first of them — sent only
     when the user asks to reveal them."""
-    from triggers.endpoints import instance_webhook_context
+    from instances.endpoints import instance_webhook_context
 
     if not instance.is_deployed:
         return {"keys": [], "curl": ""}

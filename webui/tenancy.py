@@ -1,5 +1,5 @@
 """Tenancy for the wizard, in one place: the management API's scoped querysets
-(``api.tenancy``), so both surfaces agree on who sees what. Staff see every customer's
+(``instances.tenancy``), so both surfaces agree on who sees what. Staff see every customer's
 objects; a customer user its own customer's; anything else is a 404, never a 403."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from api.tenancy import (
+from instances.tenancy import (
     customers_for_user,
     executions_for_user,
     instances_for_user,
@@ -55,7 +55,7 @@ def get_execution_for_user(user, execution_id: Any) -> Execution:
 
 
 def get_integration_for_user(user, integration_id: Any) -> Integration:
-    """The integration a new instance may be made of (``api.tenancy``'s rule, shared with
+    """The integration a new instance may be made of (``instances.tenancy``'s rule, shared with
     the API); anything else is a 404."""
     integration = integration_for_new_instance(user, integration_id)
     if integration is None:

@@ -19,10 +19,11 @@ INSTALLED_APPS = [
     "triggers",
     "api",
     "webui",
+    "ops",
 ]
 
 MIDDLEWARE = [
-    "triggers.middleware.EndpointActivityMiddleware",
+    "triggers.webhooks.middleware.EndpointActivityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

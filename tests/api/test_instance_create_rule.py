@@ -1,5 +1,5 @@
 """Customer users create instances only of integrations their customer already runs, by
-the same rule in the API and the wizard (api.tenancy.integration_for_new_instance); any
+the same rule in the API and the wizard (instances.tenancy.integration_for_new_instance); any
 other integration answers 404 like a missing one, and nothing is created."""
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from executions import codec
-from executions.codec import BYTES_TAG, UndecodablePayload
+from core import codec
+from core.codec import BYTES_TAG, UndecodablePayload
 
 # Keys the product uses itself, and the forms its escaping produces, so the property runs
 # over exactly the objects an attacker would write.

@@ -28,7 +28,7 @@ from tests.fixtures.domain import definition
 from tests.fixtures.live_server import free_port
 from tests.fixtures.services import service_unavailable
 from tests.fixtures.worker import wait_for_execution, worker_start
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,7 +22,7 @@ from executions.services import execution_create
 from integrations.models import Flow, Integration
 from tests.executions.factories import flow_make
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

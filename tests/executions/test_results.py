@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from executions import codec
+from core import codec
 from executions.results import execution_final_result, result_storage_key, step_result_load
 from executions.runner import execution_run
 from tests.executions.factories import execution_make

@@ -28,7 +28,7 @@ def redirect_answered(execution: Execution) -> None:
     """What a synchronous caller answered by redirect leaves behind: the final result
     object, which the web side writes for a small result (the runner stores only large
     ones)."""
-    from triggers.sync import finished_response
+    from triggers.sync.wait import finished_response
 
     response = finished_response(Execution.objects.get(pk=execution.pk), prefer_direct=False)
     assert response.status_code == 303

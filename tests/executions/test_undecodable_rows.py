@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.services import api_token_create
-from executions.codec import UndecodablePayload
+from core.codec import UndecodablePayload
 from executions.models import Execution, StepResult
 from executions.runner import execution_run
 from executions.services import execution_create

@@ -18,7 +18,7 @@ from instances.services import (
 )
 from integrations.definitions import integration_import
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +192,6 @@ def test_remove_flow_still_sees_the_urls_when_it_runs(make_integration, make_ins
 
 
 def instance_webhook_urls(instance) -> dict[str, str]:
-    from triggers.endpoints import instance_webhook_context
+    from instances.endpoints import instance_webhook_context
 
     return instance_webhook_context(instance)["webhookUrls"]

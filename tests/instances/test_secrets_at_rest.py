@@ -29,7 +29,7 @@ from integrations.models import Integration
 from tests.api.conftest import _client_for
 from tests.executions.factories import flow_run_in_process
 from tests.fixtures.worker import ROOT
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ import pytest
 
 from executions.models import Execution
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

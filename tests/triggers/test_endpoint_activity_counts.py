@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from triggers.activity import endpoint_activity_summary, recorder
-from triggers.models import Endpoint, EndpointActivity
+from triggers.webhooks.activity import endpoint_activity_summary, recorder
+from instances.models import Endpoint
+from triggers.models import EndpointActivity
 
 pytestmark = pytest.mark.django_db
 

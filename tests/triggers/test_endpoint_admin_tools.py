@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from executions.models import Execution
 from tests.fixtures.domain import definition
-from triggers.activity import LATENCY_BUCKETS_MS, endpoint_activity_summary, recorder
-from triggers.models import Endpoint, EndpointActivity
+from triggers.webhooks.activity import LATENCY_BUCKETS_MS, endpoint_activity_summary, recorder
+from instances.models import Endpoint
+from triggers.models import EndpointActivity
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import time_machine
 
 from executions.models import Execution
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from api.services import api_token_create
-from executions.codec import BYTES_TAG
+from core.codec import BYTES_TAG
 from executions.models import Execution
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import time_machine
 
 from tests.fixtures.domain import definition
 from tests.fixtures.services import services
-from triggers.models import Endpoint
-from triggers.ratelimit import rate_limit_hit
+from instances.models import Endpoint
+from triggers.webhooks.ratelimit import rate_limit_hit
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures.domain import definition
 from tests.fixtures.services import services
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 BURST = 200
 LIMIT = 50

@@ -31,7 +31,7 @@ from tests.fixtures.worker import (
     worker_start,
 )
 from tests.triggers.test_schedule_helpers import one_flow_definition
-from triggers.schedules import instance_periodic_tasks
+from triggers.schedules.periodic_tasks import instance_periodic_tasks
 
 READY_SECONDS = 60.0
 
@@ -85,7 +85,7 @@ def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instan
                 "beat",
                 "--loglevel=info",
                 "-S",
-                "triggers.scheduler:TriggerfishScheduler",
+                "triggers.schedules.scheduler:TriggerfishScheduler",
                 "-s",
                 str(tmp_path / "celerybeat-schedule"),
             ],

@@ -15,13 +15,13 @@ from executions.models import Execution, ExecutionStatus, TriggerKind
 from instances.services import instance_pause, instance_remove
 from tests.triggers.test_schedule_helpers import one_flow_definition
 from triggers.models import ScheduleFire, ScheduleFireOutcome
-from triggers.schedule_services import (
+from triggers.schedules.fire import (
     SINGLETON_SKIP_ERROR,
     schedule_fire,
     schedule_latest_due,
 )
-from triggers.schedules import instance_periodic_tasks
-from triggers.tasks import fire_schedule, fire_schedules
+from triggers.schedules.periodic_tasks import instance_periodic_tasks
+from triggers.schedules.tasks import fire_schedule, fire_schedules
 
 pytestmark = pytest.mark.django_db
 

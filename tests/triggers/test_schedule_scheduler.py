@@ -20,8 +20,8 @@ from instances.services import (
     instance_remove,
 )
 from tests.triggers.test_schedule_helpers import one_flow_definition, schedule_definition
-from triggers.scheduler import TriggerfishScheduler
-from triggers.schedules import FIRE_BATCH_TASK, FIRE_TASK, instance_periodic_tasks
+from triggers.schedules.scheduler import TriggerfishScheduler
+from triggers.schedules.periodic_tasks import FIRE_BATCH_TASK, FIRE_TASK, instance_periodic_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def clock():
 
 @pytest.fixture
 def beat(clock, monkeypatch):
-    monkeypatch.setattr("triggers.scheduler.close_old_connections", lambda: None)
+    monkeypatch.setattr("triggers.schedules.scheduler.close_old_connections", lambda: None)
     monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
     monkeypatch.setitem(app.conf, "beat_schedule", {})
     beats = []

@@ -17,7 +17,7 @@ from instances.services import (
     instance_remove,
 )
 from tests.triggers.test_schedule_helpers import schedule_definition
-from triggers.schedules import (
+from triggers.schedules.periodic_tasks import (
     FIRE_TASK,
     instance_periodic_tasks,
     instance_schedules_sync,

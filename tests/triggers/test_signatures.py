@@ -14,7 +14,7 @@ import stripe
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook
 
-from triggers.signatures import SignatureError, signature_verify
+from integrations.signatures import SignatureError, signature_verify
 
 BODY = b'{"item":"widget","quantity":5,"customer":"abc-123"}'
 NOW = 1_800_000_000

@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from executions.models import Execution
 from instances.services import instance_remove
 from tests.triggers import component_fixtures
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from executions.services import execution_create
 from tests.fixtures.domain import definition
 from tests.fixtures.sync import sync_step as step
 from tests.fixtures.worker import wait_for_execution
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

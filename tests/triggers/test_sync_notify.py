@@ -120,7 +120,7 @@ def test_a_sync_answer_comes_from_the_announced_outcome_without_reading_the_row(
     settings, require_redis, announced, monkeypatch
 ):
     from integrations.models import Flow
-    from triggers.sync import sync_respond
+    from triggers.sync.wait import sync_respond
 
     settings.REDIS_URL = require_redis
     if not announced:  # as a runner that only says "finished" (an older one, or a file result)

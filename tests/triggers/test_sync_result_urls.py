@@ -73,7 +73,7 @@ def test_other_methods_are_405(result_path, client):
 
 def test_a_pruned_result_is_410(result_path, client):
     token = result_path.rsplit("/", 1)[1]
-    from triggers.sync import result_url_verify
+    from triggers.sync.wait import result_url_verify
 
     execution = Execution.objects.get(pk=result_url_verify(token))
     Execution.objects.filter(pk=execution.pk).update(ended_at=timezone.now() - timedelta(days=31))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from executions.models import Execution
 from tests.fixtures.domain import definition
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

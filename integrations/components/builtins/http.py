@@ -45,7 +45,7 @@ def _body_arguments(body: Any, headers: dict[str, str]) -> dict[str, Any]:
     # Objects, lists, numbers and booleans are JSON.
     if not has_content_type:
         headers["Content-Type"] = "application/json"
-    from executions import codec
+    from core import codec
 
     return {"content": codec.dumps(body).encode("utf-8")}
 

@@ -31,7 +31,7 @@ slack = Component("slack", name="Slack", description="Receive Slack Events API r
 def events(
     context: TriggerContext, payload: dict[str, Any], params: dict[str, Any]
 ) -> TriggerResult:
-    from triggers.signatures import SignatureError, signature_verify
+    from integrations.signatures import SignatureError, signature_verify
 
     try:
         signature_verify(

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from instances.models import ApiKey
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 
 def endpoint_test_invoke(
@@ -23,7 +23,7 @@ def endpoint_test_invoke(
     headers: dict[str, str],
     path_fragment: str = "",
 ) -> HttpResponse:
-    from triggers.views import WebhookView
+    from triggers.webhooks.views import WebhookView
 
     headers = dict(headers)
     if endpoint.instance_id and not any(name.lower() == "api-key" for name in headers):

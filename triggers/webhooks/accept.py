@@ -13,8 +13,8 @@ from executions.models import Execution, TriggerKind
 from executions.queues import queue_lock
 from executions.services import execution_create
 from integrations.models import Flow
-from triggers.payloads import payload_field
-from triggers.routing import Target
+from triggers.webhooks.payloads import payload_field
+from triggers.webhooks.routing import Target
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 255

@@ -1,10 +1,10 @@
 """What webhook tokens resolve to, cached per process, so the hot path asks the database
 nothing for a known token (docs/performance.md, "Endpoint resolution").
 
-Entries are loaded by ``triggers.routing``: a token's endpoint with its instance, customer,
+Entries are loaded by ``triggers.webhooks.routing``: a token's endpoint with its instance, customer,
 integration and flows; the instance a shared endpoint picks for an external customer id;
 the API keys of an instance flow and the organization's; and what runs read of their
-definition (``integrations.run_definitions``). All of that changes only when an Endpoint,
+definition (``executions.run_definitions``). All of that changes only when an Endpoint,
 Instance, Customer, Integration, Flow, ApiKey, Step or ConfigVariable row is saved or
 deleted, and each such change bumps a *routing version*:
 
@@ -175,9 +175,9 @@ def routing_signals_connect() -> None:
 
     from instances.models import ApiKey, Customer, Instance
     from integrations.models import ConfigVariable, Flow, Integration, Step
-    from triggers.models import Endpoint
+    from instances.models import Endpoint
 
-    # Step and ConfigVariable: what runs read of their definition (integrations.run_definitions).
+    # Step and ConfigVariable: what runs read of their definition (executions.run_definitions).
     for model in (Endpoint, Instance, Customer, Integration, Flow, ApiKey, Step, ConfigVariable):
         uid = f"routing-cache-{model.__name__}"
         post_save.connect(routing_changed, sender=model, dispatch_uid=uid + "-save")

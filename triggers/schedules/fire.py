@@ -1,6 +1,6 @@
 """Firing schedules: one fire of an instance's schedule flow becomes one execution.
 
-``schedule_fire`` is what the fire tasks (triggers.tasks) call, for every fire whichever
+``schedule_fire`` is what the fire tasks (triggers.schedules.tasks) call, for every fire whichever
 scheduler sent it:
 
 * it claims the fire first: a ``ScheduleFire`` row unique per (instance, flow name,
@@ -101,7 +101,7 @@ def schedule_fire(
     """Start (or, for a busy singleton flow, skip) one fire. Returns its claim, or None
     when nothing was done: a duplicate of a claimed fire, or an instance that no longer
     runs this schedule (paused, removed, redeployed without the flow)."""
-    from triggers.schedules import flow_schedule_resolve, schedule_flows
+    from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
 
     _claims_prune()
     with transaction.atomic():
@@ -195,7 +195,7 @@ def stock_fire_time(*, instance_id: Any, flow_name: str, now: datetime) -> datet
     """The scheduled time of a fire sent by django-celery-beat's stock scheduler, whose
     message carries none: the latest cron time at or before ``now``; for an interval,
     ``now`` to the second (such fires are deduplicated by message id instead)."""
-    from triggers.schedules import flow_schedule_resolve
+    from triggers.schedules.periodic_tasks import flow_schedule_resolve
 
     instance = Instance.objects.filter(pk=instance_id).select_related("integration").first()
     flow = instance and instance.integration.flows.filter(name=flow_name).first()

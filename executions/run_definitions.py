@@ -7,7 +7,7 @@ worker) and joined four tables for the rows (≈ 1 ms more than reading the exec
 a synchronous caller's answer a query more (the step count that tells a stop from a last
 step). They change only through the ORM, one row at a time (the admin's inlines and forms,
 the services; an import creates new rows under new ids), so they share the routing cache
-(``triggers.routing_cache``), whose signals cover all six models: a saved or deleted row
+(``core.cache``), whose signals cover all six models: a saved or deleted row
 drops the changing process's entries at once and every other process's within 0.1 s of
 the commit, and entries expire after 60 s as a backstop.
 
@@ -23,7 +23,7 @@ from typing import Any
 def flow_steps(flow_id: Any) -> tuple[Any, ...]:
     """The flow's steps in run order."""
     from integrations.models import Step
-    from triggers.routing_cache import routing_cache
+    from core.cache import routing_cache
 
     return routing_cache.get(
         ("flow-steps", str(flow_id)),
@@ -35,7 +35,7 @@ def config_defaults(integration_id: Any) -> dict[str, Any]:
     """The integration's config variables that have a default, key → a fresh copy of it (a
     run may change the value it is handed; the cached one stays as defined)."""
     from integrations.models import ConfigVariable
-    from triggers.routing_cache import routing_cache
+    from core.cache import routing_cache
 
     defaults = routing_cache.get(
         ("config-defaults", str(integration_id)),
@@ -51,7 +51,7 @@ def config_defaults(integration_id: Any) -> dict[str, Any]:
 
 
 def _row(model: Any, pk: Any) -> Any:
-    from triggers.routing_cache import routing_cache
+    from core.cache import routing_cache
 
     return routing_cache.get((model._meta.label, str(pk)), lambda: model.objects.get(pk=pk))
 

@@ -26,7 +26,7 @@ from integrations.config_values import config_vars_for
 from integrations.models import Flow, TriggerType
 from integrations.references import TemplateError, resolve_inputs
 from integrations.secrets import SecretError, hmac_settings_open
-from triggers.signatures import SignatureError, Verified, signature_verify
+from integrations.signatures import SignatureError, Verified, signature_verify
 
 logger = logging.getLogger(__name__)
 

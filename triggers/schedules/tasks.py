@@ -4,7 +4,7 @@
   kwargs ``{instance_id, flow_name}``: django-celery-beat's stock ``DatabaseScheduler``
   sends it as is (the scheduled time is then worked out here, see
   ``stock_fire_time``); a caller may pass ``scheduled_time`` (ISO 8601).
-* ``triggers.fire_schedules`` is what the project's scheduler (triggers.scheduler) sends:
+* ``triggers.fire_schedules`` is what the project's scheduler (triggers.schedules.scheduler) sends:
   one message carrying many ``[periodic task id, instance id, flow name, scheduled time]``
   fires, fanned out here into executions.
 """
@@ -35,7 +35,7 @@ def _parse_time(value: str) -> datetime:
 def fire_schedule(
     self: Any, instance_id: str, flow_name: str, scheduled_time: str | None = None
 ) -> None:
-    from triggers.schedule_services import schedule_fire, stock_fire_time
+    from triggers.schedules.fire import schedule_fire, stock_fire_time
 
     message_id = None
     if scheduled_time is None:
@@ -57,7 +57,7 @@ def fire_schedules(fires: list[list[Any]], attempt: int = 0) -> int:
     """Start the executions of a batch of fires; returns how many were started or
     skipped. A fire that fails (database trouble) is sent again in a smaller batch; the
     claims make a repeat harmless."""
-    from triggers.schedule_services import schedule_fire
+    from triggers.schedules.fire import schedule_fire
 
     done = 0
     failed = []

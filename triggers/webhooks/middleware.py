@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from triggers.activity import recorder
+from triggers.webhooks.activity import recorder
 
 PREFIX = "/trigger/"
 

@@ -1,7 +1,7 @@
 """Beat's scheduler for Triggerfish: django-celery-beat's tables, fire times from
 integrations.schedules, and room for tens of thousands of instance schedules.
 
-``celery -A config beat -S triggers.scheduler:TriggerfishScheduler`` (the default
+``celery -A config beat -S triggers.schedules.scheduler:TriggerfishScheduler`` (the default
 ``CELERY_BEAT_SCHEDULER``). It is a subclass of django-celery-beat's ``DatabaseScheduler``
 and keeps its models as the store, so the admin, the stock scheduler and this one read and
 write the same rows. What it does differently (see docs/schedules.md and the measurements
@@ -53,8 +53,8 @@ from django_celery_beat.models import PeriodicTask, PeriodicTasks
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from integrations.schedules import ScheduleError, schedule_next_runs, schedule_validate
-from triggers.schedule_services import schedule_latest_due
-from triggers.schedules import FIRE_BATCH_TASK, FIRE_TASK
+from triggers.schedules.fire import schedule_latest_due
+from triggers.schedules.periodic_tasks import FIRE_BATCH_TASK, FIRE_TASK
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from gunicorn.http.errors import ParseException
 
 from integrations.components.triggers import TriggerResponse
 from integrations.models import TriggerType
-from triggers.endpoints import instance_webhook_context
-from triggers.payloads import PayloadError, payload_body_add, webhook_payload_head
-from triggers.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
-from triggers.responses import accepted_response, error_response, trigger_response
-from triggers.routing import (
+from instances.endpoints import instance_webhook_context
+from triggers.webhooks.payloads import PayloadError, payload_body_add, webhook_payload_head
+from triggers.webhooks.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
+from triggers.sync.answers import accepted_response, error_response, trigger_response
+from triggers.webhooks.routing import (
     ApiKeyError,
     RoutingError,
     Target,
@@ -36,15 +36,15 @@ from triggers.routing import (
     target_resolve,
     token_is_well_formed,
 )
-from triggers.services import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
-from triggers.sync import (
+from triggers.webhooks.accept import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
+from triggers.sync.wait import (
     SYNC_HEADER,
     SyncHeaderError,
     prefer_direct_requested,
     sync_requested,
     sync_respond,
 )
-from triggers.verification import (
+from triggers.webhooks.verification import (
     GateOutcome,
     TriggerRefused,
     component_trigger_run,

@@ -11,9 +11,9 @@ from django.conf import settings
 
 from instances.models import ApiKey, Instance
 from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
-from triggers.models import Endpoint
-from triggers.payloads import payload_field
-from triggers.routing_cache import routing_cache
+from instances.models import Endpoint
+from triggers.webhooks.payloads import payload_field
+from core.cache import routing_cache
 
 
 class RoutingError(Exception):
@@ -43,7 +43,7 @@ def token_is_well_formed(token: str) -> bool:
 
 def endpoint_find(token: str) -> Endpoint | None:
     """The token's endpoint with its instance, customer, integration and flows loaded;
-    served from the per-process routing cache (triggers.routing_cache) after the first
+    served from the per-process routing cache (core.cache) after the first
     request, unknown tokens included."""
     if not token or len(token) > 64:
         return None

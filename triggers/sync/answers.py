@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import BadHeaderError, HttpResponse, JsonResponse
 
-from executions import codec
+from core import codec
 from executions.models import Execution
 from integrations.components.triggers import TriggerResponse
 from integrations.models import Flow

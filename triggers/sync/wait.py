@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
-from executions import codec
+from core import codec
 from executions.models import Execution, ExecutionStatus, StepResult, results_storage
 from executions.notify import execution_finish_wait
 from executions.results import (
@@ -42,7 +42,7 @@ from executions.results import (
 )
 from executions.retention import execution_results_pruned
 from integrations.models import Flow
-from triggers.responses import (
+from triggers.sync.answers import (
     EXECUTION_ID_HEADER,
     RESULT_SHAPE_ERROR_STATUS,
     RenderedResult,

@@ -80,7 +80,7 @@ def demo_describe() -> dict[str, Any] | None:
     """The demo instance and its webhook URL, or None when the demo is not loaded (or was
     removed, or is not deployed)."""
     from instances.models import Instance
-    from triggers.endpoints import instance_webhook_context
+    from instances.endpoints import instance_webhook_context
 
     instance = (
         Instance.objects.running()

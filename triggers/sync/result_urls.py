@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from triggers.responses import error_response
-from triggers.sync import result_url_respond
+from triggers.sync.answers import error_response
+from triggers.sync.wait import result_url_respond
 
 ALLOWED_METHODS = ("GET", "HEAD")
 

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from instances.models import ApiKey, Instance
 from integrations.models import EndpointType
-from triggers.models import Endpoint
+from instances.models import Endpoint
 
 
 def endpoint_url(token: str) -> str:

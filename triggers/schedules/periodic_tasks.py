@@ -16,8 +16,8 @@ Names and kwargs let an operator find the instance flow from the admin::
     name    Triggerfish: Acme / Main / Nightly Sync [<instance id>]
     kwargs  {"instance_id": "<instance id>", "flow_name": "Nightly Sync"}
 
-The task is ``triggers.fire_schedule`` (see triggers.tasks): django-celery-beat's stock
-``DatabaseScheduler`` sends it as is; the project's scheduler (triggers.scheduler) reads
+The task is ``triggers.fire_schedule`` (see triggers.schedules.tasks): django-celery-beat's stock
+``DatabaseScheduler`` sends it as is; the project's scheduler (triggers.schedules.scheduler) reads
 the same rows, computes fire times with integrations.schedules and sends batches.
 """
 

@@ -185,7 +185,7 @@ class Command(BaseCommand):
 
         if Integration.objects.exists():
             return None
-        from config.demo import demo_load
+        from ops.demo import demo_load
 
         try:
             demo_load()
@@ -217,7 +217,7 @@ class Command(BaseCommand):
         ]
 
     def _demo_lines(self, demo_failure: str | None, *, skipped: bool) -> list[str]:
-        from config.demo import demo_describe
+        from ops.demo import demo_describe
 
         if demo_failure is not None:
             return [f"Demo:      could not be loaded ({demo_failure})"]

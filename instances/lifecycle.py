@@ -1,0 +1,1 @@
+"""Deploy, pause, enable and remove: the instance lifecycle (being moved here)."""
