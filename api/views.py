@@ -29,14 +29,6 @@ from rest_framework.response import Response
 
 from api import serializers as s
 from api.exceptions import FieldErrors
-from instances.tenancy import (
-    customers_for_user,
-    executions_for_user,
-    instances_for_user,
-    integration_for_new_instance,
-    integrations_for_user,
-    is_staff,
-)
 from executions.models import Execution, ExecutionStatus, StepResult
 from executions.services import ReplayRefused, execution_replay
 from instances.models import Customer, CustomerUser, Instance
@@ -51,6 +43,14 @@ from instances.services import (
     instance_pause,
     instance_remove,
     instance_update,
+)
+from instances.tenancy import (
+    customers_for_user,
+    executions_for_user,
+    instances_for_user,
+    integration_for_new_instance,
+    integrations_for_user,
+    is_staff,
 )
 from integrations.config_values import ConfigValueError
 from integrations.definitions import DefinitionError, integration_import_if_changed

@@ -6,7 +6,8 @@
     .venv/bin/python bench/schedules.py --counts 1000 --schedulers triggerfish
 
 For each database and N: N ``PeriodicTask`` rows shaped exactly as
-``triggers.schedules.periodic_tasks.instance_schedules_sync`` writes them (task ``triggers.fire_schedule``,
+``triggers.schedules.periodic_tasks.instance_schedules_sync`` writes them
+(task ``triggers.fire_schedule``,
 kwargs ``{instance_id, flow_name}``, each with its own ``* * * * *`` CrontabSchedule row),
 bulk-inserted with fake instance ids (the schedulers only read the rows; no worker runs).
 Then, per scheduler, a real ``celery -A config beat -S <scheduler>`` process is started

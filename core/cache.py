@@ -173,9 +173,8 @@ def routing_changed(sender: Any = None, **kwargs: Any) -> None:
 def routing_signals_connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
-    from instances.models import ApiKey, Customer, Instance
+    from instances.models import ApiKey, Customer, Endpoint, Instance
     from integrations.models import ConfigVariable, Flow, Integration, Step
-    from instances.models import Endpoint
 
     # Step and ConfigVariable: what runs read of their definition (executions.run_definitions).
     for model in (Endpoint, Instance, Customer, Integration, Flow, ApiKey, Step, ConfigVariable):

@@ -22,8 +22,8 @@ from typing import Any
 
 def flow_steps(flow_id: Any) -> tuple[Any, ...]:
     """The flow's steps in run order."""
-    from integrations.models import Step
     from core.cache import routing_cache
+    from integrations.models import Step
 
     return routing_cache.get(
         ("flow-steps", str(flow_id)),
@@ -34,8 +34,8 @@ def flow_steps(flow_id: Any) -> tuple[Any, ...]:
 def config_defaults(integration_id: Any) -> dict[str, Any]:
     """The integration's config variables that have a default, key → a fresh copy of it (a
     run may change the value it is handed; the cached one stays as defined)."""
-    from integrations.models import ConfigVariable
     from core.cache import routing_cache
+    from integrations.models import ConfigVariable
 
     defaults = routing_cache.get(
         ("config-defaults", str(integration_id)),

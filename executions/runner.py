@@ -28,6 +28,8 @@ from executions.notify import execution_finished_notify
 from executions.queues import Claim, execution_claim, queue_dispatch_safely
 from executions.results import step_result_attach, step_result_serialize
 from executions.retries import execution_retry_schedule
+from executions.run_definitions import execution_rows_attach, flow_steps
+from instances.endpoints import instance_webhook_context
 from integrations.components.context import (
     ActionContext,
     ExecutionLogger,
@@ -39,8 +41,6 @@ from integrations.components.registry import get_action
 from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
-from executions.run_definitions import execution_rows_attach, flow_steps
-from instances.endpoints import instance_webhook_context
 from triggers.sync.wait import sync_result_object_store
 
 logger = logging.getLogger(__name__)

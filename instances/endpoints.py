@@ -6,9 +6,8 @@ from typing import Any
 
 from django.conf import settings
 
-from instances.models import ApiKey, Instance
+from instances.models import ApiKey, Endpoint, Instance
 from integrations.models import EndpointType
-from instances.models import Endpoint
 
 
 def endpoint_url(token: str) -> str:

@@ -79,8 +79,8 @@ def demo_load() -> dict[str, Any]:
 def demo_describe() -> dict[str, Any] | None:
     """The demo instance and its webhook URL, or None when the demo is not loaded (or was
     removed, or is not deployed)."""
-    from instances.models import Instance
     from instances.endpoints import instance_webhook_context
+    from instances.models import Instance
 
     instance = (
         Instance.objects.running()

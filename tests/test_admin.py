@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
-from instances.models import ApiKey, Instance
-from instances.models import Endpoint
+from instances.models import ApiKey, Endpoint, Instance
 
 pytestmark = pytest.mark.django_db
 

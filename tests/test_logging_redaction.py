@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from config.logging import REDACTED, SecretPathRedactFilter, redact_secret_paths
+from instances.models import Endpoint
 from instances.services import api_key_add
 from tests.fixtures.domain import definition
-from instances.models import Endpoint
 from triggers.sync.wait import result_url_sign
 
 # gunicorn's own access and error logs go through the redacting logger class, as

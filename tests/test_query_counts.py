@@ -13,8 +13,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.cache import RoutingCache, routing_cache
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
+from instances.models import Endpoint
 from instances.services import (
     api_key_add,
     instance_enable,
@@ -25,8 +27,6 @@ from instances.services import (
 from tests.api.conftest import _client_for
 from tests.fixtures.domain import definition
 from triggers.webhooks.activity import recorder
-from instances.models import Endpoint
-from core.cache import RoutingCache, routing_cache
 
 pytestmark = pytest.mark.django_db
 

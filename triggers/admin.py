@@ -13,10 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from triggers.webhooks.activity import endpoint_activity_summary
 from instances.endpoints import endpoint_url
-from triggers.webhooks.trial import endpoint_test_invoke
 from instances.models import Endpoint
+from triggers.webhooks.activity import endpoint_activity_summary
+from triggers.webhooks.trial import endpoint_test_invoke
 
 TEXT_PREVIEW_BYTES = 20_000
 

@@ -3,7 +3,6 @@ endpoint activity. The Endpoint model itself is defined in ``instances.models``.
 
 from __future__ import annotations
 
-
 from django.db import models
 
 from instances.models import Instance

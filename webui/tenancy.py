@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
+from executions.models import Execution
+from instances.models import Customer, Instance
 from instances.tenancy import (
     customers_for_user,
     executions_for_user,
@@ -19,8 +21,6 @@ from instances.tenancy import (
     is_staff,
     user_customer,
 )
-from executions.models import Execution
-from instances.models import Customer, Instance
 from integrations.models import Integration
 
 __all__ = [

@@ -58,7 +58,9 @@ CELERY_TIMEZONE = "UTC"
 # The project's subclass of django-celery-beat's DatabaseScheduler: same tables, batched
 # loading and publishing, DST-correct fire times (docs/schedules.md). The stock
 # "django_celery_beat.schedulers:DatabaseScheduler" reads the same rows and still works.
-CELERY_BEAT_SCHEDULER = env_str("CELERY_BEAT_SCHEDULER", "triggers.schedules.scheduler:TriggerfishScheduler")
+CELERY_BEAT_SCHEDULER = env_str(
+    "CELERY_BEAT_SCHEDULER", "triggers.schedules.scheduler:TriggerfishScheduler"
+)
 # Where tasks go unless routed: lets a test or bench point beat and a worker at one queue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
-from tests.triggers import component_fixtures  # noqa: F401 - registers acmetest.inbound
 from instances.models import Endpoint
+from tests.triggers import component_fixtures  # noqa: F401 - registers acmetest.inbound
 
 pytestmark = pytest.mark.django_db
 

@@ -24,11 +24,11 @@ from executions.models import Execution
 from executions.recovery import executions_fail_lost
 from executions.runner import execution_run
 from executions.services import execution_create
+from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.live_server import free_port
 from tests.fixtures.services import service_unavailable
 from tests.fixtures.worker import wait_for_execution, worker_start
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

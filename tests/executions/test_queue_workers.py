@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from executions.models import Execution
+from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.worker import wait_for_execution
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,10 +19,10 @@ from executions.recovery import executions_fail_lost, executions_requeue_stale
 from executions.retries import execution_retry_schedule, retry_delay_seconds
 from executions.runner import execution_run
 from executions.services import execution_create
+from instances.models import Endpoint
 from integrations.models import Flow, Integration
 from tests.executions.factories import flow_make
 from tests.fixtures.domain import definition
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from executions.models import Execution, TriggerKind
-from instances.models import ApiKey, Instance
+from instances.models import ApiKey, Endpoint, Instance
 from instances.services import (
     InstanceStateError,
     api_key_add,
@@ -18,7 +18,6 @@ from instances.services import (
 )
 from integrations.definitions import integration_import
 from tests.fixtures.domain import definition
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

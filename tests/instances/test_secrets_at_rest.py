@@ -22,14 +22,13 @@ from django.test import override_settings
 from django.urls import reverse
 
 from executions.models import Execution
-from instances.models import Instance
+from instances.models import Endpoint, Instance
 from instances.services import instance_deploy, instance_update
 from integrations.definitions import integration_export, integration_import
 from integrations.models import Integration
 from tests.api.conftest import _client_for
 from tests.executions.factories import flow_run_in_process
 from tests.fixtures.worker import ROOT
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from executions.models import Execution
-from tests.fixtures.domain import definition
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

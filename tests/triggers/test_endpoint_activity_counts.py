@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from triggers.webhooks.activity import endpoint_activity_summary, recorder
 from instances.models import Endpoint
 from triggers.models import EndpointActivity
+from triggers.webhooks.activity import endpoint_activity_summary, recorder
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 
 from executions.models import Execution
-from tests.fixtures.domain import definition
-from triggers.webhooks.activity import LATENCY_BUCKETS_MS, endpoint_activity_summary, recorder
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 from triggers.models import EndpointActivity
+from triggers.webhooks.activity import LATENCY_BUCKETS_MS, endpoint_activity_summary, recorder
 
 pytestmark = pytest.mark.django_db
 

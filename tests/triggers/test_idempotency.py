@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from executions.models import Execution
-from tests.fixtures.domain import definition
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db
 

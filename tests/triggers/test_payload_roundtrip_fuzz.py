@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from api.services import api_token_create
 from core.codec import BYTES_TAG
 from executions.models import Execution
-from tests.fixtures.domain import definition
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db
 

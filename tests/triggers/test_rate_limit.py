@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import time_machine
 
+from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.services import services
-from instances.models import Endpoint
 from triggers.webhooks.ratelimit import rate_limit_hit
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.services import services
-from instances.models import Endpoint
 
 BURST = 200
 LIMIT = 50

@@ -20,8 +20,8 @@ from instances.services import (
     instance_remove,
 )
 from tests.triggers.test_schedule_helpers import one_flow_definition, schedule_definition
-from triggers.schedules.scheduler import TriggerfishScheduler
 from triggers.schedules.periodic_tasks import FIRE_BATCH_TASK, FIRE_TASK, instance_periodic_tasks
+from triggers.schedules.scheduler import TriggerfishScheduler
 
 pytestmark = pytest.mark.django_db
 

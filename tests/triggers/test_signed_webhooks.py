@@ -10,9 +10,9 @@ import stripe
 from slack_sdk.signature import SignatureVerifier
 
 from executions.models import Execution
+from instances.models import Endpoint
 from instances.services import instance_remove
 from tests.triggers import component_fixtures
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from django.utils import timezone
 from api.services import api_token_create
 from executions.models import Execution, StepResult
 from executions.services import execution_create
+from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.sync import sync_step as step
 from tests.fixtures.worker import wait_for_execution
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

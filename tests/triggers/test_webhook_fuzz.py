@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from executions.models import Execution
-from tests.fixtures.domain import definition
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db
 

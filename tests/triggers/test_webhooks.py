@@ -7,9 +7,9 @@ import json
 import pytest
 
 from executions.models import Execution
+from instances.models import Endpoint
 from instances.services import api_key_add, instance_pause, organization_api_key_add
 from tests.fixtures.domain import definition
-from instances.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 

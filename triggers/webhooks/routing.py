@@ -9,11 +9,10 @@ from typing import Any
 
 from django.conf import settings
 
-from instances.models import ApiKey, Instance
-from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
-from instances.models import Endpoint
-from triggers.webhooks.payloads import payload_field
 from core.cache import routing_cache
+from instances.models import ApiKey, Endpoint, Instance
+from integrations.models import EndpointSecurity, EndpointType, Flow, Integration
+from triggers.webhooks.payloads import payload_field
 
 
 class RoutingError(Exception):

@@ -10,8 +10,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from instances.models import ApiKey
-from instances.models import Endpoint
+from instances.models import ApiKey, Endpoint
 
 
 def endpoint_test_invoke(

@@ -19,12 +19,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from gunicorn.http.errors import ParseException
 
+from instances.endpoints import instance_webhook_context
 from integrations.components.triggers import TriggerResponse
 from integrations.models import TriggerType
-from instances.endpoints import instance_webhook_context
+from triggers.sync.answers import accepted_response, error_response, trigger_response
+from triggers.sync.wait import (
+    SYNC_HEADER,
+    SyncHeaderError,
+    prefer_direct_requested,
+    sync_requested,
+    sync_respond,
+)
+from triggers.webhooks.accept import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
 from triggers.webhooks.payloads import PayloadError, payload_body_add, webhook_payload_head
 from triggers.webhooks.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
-from triggers.sync.answers import accepted_response, error_response, trigger_response
 from triggers.webhooks.routing import (
     ApiKeyError,
     RoutingError,
@@ -35,14 +43,6 @@ from triggers.webhooks.routing import (
     routing_reads_body,
     target_resolve,
     token_is_well_formed,
-)
-from triggers.webhooks.accept import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
-from triggers.sync.wait import (
-    SYNC_HEADER,
-    SyncHeaderError,
-    prefer_direct_requested,
-    sync_requested,
-    sync_respond,
 )
 from triggers.webhooks.verification import (
     GateOutcome,
