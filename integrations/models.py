@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 
+from integrations.components.registry import is_component_key
 from integrations.secrets import (
     hmac_settings_seal,
     secret_open_if_sealed,
@@ -184,6 +185,11 @@ class Flow(models.Model):
             TriggerType.INSTANCE_DEPLOY,
             TriggerType.INSTANCE_REMOVE,
         }
+
+    @property
+    def is_component_trigger(self) -> bool:
+        """A component's trigger (``<component>.<trigger>``) rather than a built-in type."""
+        return is_component_key(self.trigger_type)
 
     @property
     def has_custom_response(self) -> bool:

@@ -145,6 +145,12 @@ def load_components() -> None:
         importlib.import_module(module)
 
 
+def is_component_key(key: str) -> bool:
+    """Whether ``key`` names a component's action or trigger (``<component>.<name>``)
+    rather than a built-in; the key's shape decides, so it holds for an unregistered one."""
+    return "." in key
+
+
 def get_action(key: str) -> Action | None:
     component = _components.get(key.split(".", 1)[0])
     return component.actions.get(key) if component else None
