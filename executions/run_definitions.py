@@ -17,26 +17,30 @@ Cached rows are shared between runs: callers read them and never change them.
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
+from django.db.models import Model
 
-def flow_steps(flow_id: Any) -> tuple[Any, ...]:
+from core.cache import routing_cache
+from executions.models import Execution
+from instances.models import Customer, Instance
+from integrations.config_values import config_values_opened
+from integrations.models import ConfigVariable, Flow, Integration, Step
+from integrations.secrets import secret_open_if_sealed, variable_default_context
+
+
+def flow_steps(flow_id: uuid.UUID | str) -> tuple[Step, ...]:
     """The flow's steps in run order."""
-    from core.cache import routing_cache
-    from integrations.models import Step
-
     return routing_cache.get(
         ("flow-steps", str(flow_id)),
         lambda: tuple(Step.objects.filter(flow_id=flow_id).order_by("position", "id")),
     )
 
 
-def config_defaults(integration_id: Any) -> dict[str, Any]:
+def config_defaults(integration_id: uuid.UUID | str) -> dict[str, Any]:
     """The integration's config variables that have a default, key → a fresh copy of it (a
     run may change the value it is handed; the cached one stays as defined)."""
-    from core.cache import routing_cache
-    from integrations.models import ConfigVariable
-
     defaults = routing_cache.get(
         ("config-defaults", str(integration_id)),
         lambda: tuple(
@@ -50,18 +54,26 @@ def config_defaults(integration_id: Any) -> dict[str, Any]:
     return {key: copy.deepcopy(default) for key, default in defaults}
 
 
-def _row(model: Any, pk: Any) -> Any:
-    from core.cache import routing_cache
+def config_vars_for(*, integration: Integration, instance: Instance) -> dict[str, Any]:
+    """What ``configVars`` reads at run time: the instance's values, with the integration's
+    defaults for keys it has not set (variables added by a later version, say), secrets
+    opened. Only runs and checks (signatures, component triggers, deploy hooks) call it."""
+    resolved = config_values_opened(instance)
+    for key, default in config_defaults(integration.pk).items():
+        if resolved.get(key) is None:
+            resolved[key] = secret_open_if_sealed(
+                default, context=variable_default_context(integration.pk, key)
+            )
+    return resolved
 
+
+def _row(model: type[Model], pk: uuid.UUID | str) -> Any:
     return routing_cache.get((model._meta.label, str(pk)), lambda: model.objects.get(pk=pk))
 
 
-def execution_rows_attach(execution: Any) -> None:
+def execution_rows_attach(execution: Execution) -> None:
     """Set the execution's instance, customer, integration and flow from the cache, as
     ``select_related`` would from a join. Raises the model's DoesNotExist for a row gone."""
-    from instances.models import Customer, Instance
-    from integrations.models import Flow, Integration
-
     execution.instance = _row(Instance, execution.instance_id)
     execution.customer = _row(Customer, execution.customer_id)
     execution.integration = _row(Integration, execution.integration_id)

@@ -28,7 +28,7 @@ from executions.notify import execution_finished_notify
 from executions.queues import Claim, execution_claim, queue_dispatch_safely
 from executions.results import step_result_attach, step_result_serialize
 from executions.retries import execution_retry_schedule
-from executions.run_definitions import execution_rows_attach, flow_steps
+from executions.run_definitions import config_vars_for, execution_rows_attach, flow_steps
 from instances.endpoints import instance_webhook_context
 from integrations.components.context import (
     ActionContext,
@@ -38,7 +38,6 @@ from integrations.components.context import (
     action_inputs_prepare,
 )
 from integrations.components.registry import get_action
-from integrations.config_values import config_vars_for
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
 from triggers.sync.wait import sync_result_object_store

@@ -6,7 +6,8 @@ always has its variable's type.
 
 Values of ``secret`` variables (and their defaults) are stored sealed
 (``integrations.secrets``): :func:`config_values_seal` runs on every save of an instance's
-values and :func:`config_vars_for` opens them for a run or a check, the only place they are.
+values and ``executions.run_definitions.config_vars_for`` opens them for a run or a check, the
+only place they are.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from integrations.secrets import (
     instance_value_context,
     secret_open_if_sealed,
     secret_seal,
-    variable_default_context,
 )
 
 # Types whose empty string counts as "no value" for ``required``.
@@ -168,18 +168,3 @@ def config_values_opened(instance: Any) -> dict[str, Any]:
         key: secret_open_if_sealed(value, context=instance_value_context(instance.pk, key))
         for key, value in (instance.config_values or {}).items()
     }
-
-
-def config_vars_for(*, integration: Integration, instance: Any) -> dict[str, Any]:
-    """What ``configVars`` reads at run time: the instance's values, with the integration's
-    defaults for keys it has not set (variables added by a later version, say), secrets
-    opened. Only runs and checks (signatures, component triggers, deploy hooks) call it."""
-    from executions.run_definitions import config_defaults
-
-    resolved = config_values_opened(instance)
-    for key, default in config_defaults(integration.pk).items():
-        if resolved.get(key) is None:
-            resolved[key] = secret_open_if_sealed(
-                default, context=variable_default_context(integration.pk, key)
-            )
-    return resolved

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from executions.run_definitions import config_vars_for
 from executions.services import identity_fields
 from instances.models import Instance
 from integrations.components.context import InputError, action_inputs_prepare
@@ -22,7 +23,6 @@ from integrations.components.triggers import (
     TriggerResponse,
     TriggerResult,
 )
-from integrations.config_values import config_vars_for
 from integrations.models import Flow, TriggerType
 from integrations.references import TemplateError, resolve_inputs
 from integrations.secrets import SecretError, hmac_settings_open
