@@ -6,7 +6,8 @@ integration and flows; the instance a shared endpoint picks for an external cust
 the API keys of an instance flow and the organization's; and what runs read of their
 definition (``executions.run_definitions``). All of that changes only when an Endpoint,
 Instance, Customer, Integration, Flow, ApiKey, Step or ConfigVariable row is saved or
-deleted, and each such change bumps a *routing version*:
+deleted (``instances.cache_signals`` connects those models, since this module knows no
+model), and each such change bumps a *routing version*:
 
 - in the changing process at once (so a test, or the admin request that paused an
   instance, sees the change on its very next call), and again when the transaction
@@ -32,12 +33,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
+
+from core.data_dir import data_path
+from core.redis import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -50,23 +53,14 @@ _UNREADABLE = object()
 T = TypeVar("T")
 
 
-@cache
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
-    )
-
-
 def _stamp_path() -> Path:
-    return Path(settings.TRIGGERFISH_DATA_DIR) / "routing-version"
+    return data_path("routing-version")
 
 
 def _shared_version_read() -> Any:
     if settings.REDIS_URL:
         try:
-            return _redis(settings.REDIS_URL).get(VERSION_KEY)
+            return redis_client(settings.REDIS_URL).get(VERSION_KEY)
         except Exception:  # redis-py raises several connection/timeout types
             return _UNREADABLE
     try:
@@ -79,7 +73,7 @@ def _shared_version_read() -> Any:
 def _shared_version_bump() -> None:
     if settings.REDIS_URL:
         try:
-            _redis(settings.REDIS_URL).incr(VERSION_KEY)
+            redis_client(settings.REDIS_URL).incr(VERSION_KEY)
         except Exception as error:
             logger.warning(
                 "Could not publish a routing change (%s); other web processes see it within %.0f s",
@@ -168,16 +162,3 @@ routing_cache = RoutingCache()
 def routing_changed(sender: Any = None, **kwargs: Any) -> None:
     """Signal receiver (post_save, post_delete) for the models routing reads."""
     routing_cache.changed()
-
-
-def routing_signals_connect() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    from instances.models import ApiKey, Customer, Endpoint, Instance
-    from integrations.models import ConfigVariable, Flow, Integration, Step
-
-    # Step and ConfigVariable: what runs read of their definition (executions.run_definitions).
-    for model in (Endpoint, Instance, Customer, Integration, Flow, ApiKey, Step, ConfigVariable):
-        uid = f"routing-cache-{model.__name__}"
-        post_save.connect(routing_changed, sender=model, dispatch_uid=uid + "-save")
-        post_delete.connect(routing_changed, sender=model, dispatch_uid=uid + "-delete")

@@ -27,13 +27,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+from core.data_dir import data_path
+from core.redis import redis_client
 from executions.models import FINISHED_STATUSES, Execution
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def execution_channel(execution_id: Any) -> str:
 
 
 def _marker_dir() -> Path:
-    return Path(settings.TRIGGERFISH_DATA_DIR) / "notify"
+    return data_path("notify")
 
 
 def _marker_path(execution_id: Any) -> Path:
@@ -60,11 +61,9 @@ def _marker_path(execution_id: Any) -> Path:
     return _marker_dir() / str(execution_id).replace("/", "_")
 
 
-@cache
 def _redis_client(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    # Longer than the hot path's: the waiter blocks in reads of REDIS_READ_SLICE_SECONDS.
+    return redis_client(url, connect_timeout=2, read_timeout=5, health_check_interval=0)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from django.conf import settings
+
+from core.data_dir import data_path
+from core.redis import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +61,7 @@ return {0, tonumber(oldest[2]) + ARGV[2] - ARGV[1]}
 
 @cache
 def _redis_script(url: str):
-    import redis
-
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
-    )
-    return client.register_script(_SLIDING_WINDOW_LUA)
+    return redis_client(url).register_script(_SLIDING_WINDOW_LUA)
 
 
 def _redis_hit(token: str, limit: int) -> Decision:
@@ -81,7 +78,7 @@ _STAMP = struct.Struct("<d")
 
 
 def _file_hit(token: str, limit: int) -> Decision:
-    folder = Path(settings.TRIGGERFISH_DATA_DIR) / "ratelimit"
+    folder = data_path("ratelimit")
     folder.mkdir(parents=True, exist_ok=True)
     # Tokens are URL-safe already; hashing keeps file names short and uniform.
     path = folder / hashlib.sha256(token.encode()).hexdigest()[:32]
