@@ -189,7 +189,7 @@ def test_saving_any_routing_row_clears_the_cache(echo, client):
 
 def _run_logged(**kwargs):
     from executions.runner import execution_run
-    from tests.executions.factories import execution_make
+    from tests.fixtures.executions import execution_make
 
     execution = execution_make(**kwargs)
     execution_run(execution_id=str(execution.pk))

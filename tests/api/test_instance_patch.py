@@ -11,7 +11,7 @@ import pytest
 from instances.models import Instance
 from instances.services import instance_deploy
 from integrations.config_values import config_values_opened
-from tests.executions.factories import flow_run_in_process
+from tests.fixtures.executions import flow_run_in_process
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
 from instances.models import Endpoint
-from tests.triggers import component_fixtures  # noqa: F401 - registers acmetest.inbound
+from tests.fixtures import components  # noqa: F401 - registers acmetest.inbound
 
 pytestmark = pytest.mark.django_db
 

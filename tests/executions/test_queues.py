@@ -21,7 +21,7 @@ from executions.runner import execution_run
 from executions.services import execution_create
 from instances.models import Endpoint
 from integrations.models import Flow, Integration
-from tests.executions.factories import flow_make
+from tests.fixtures.executions import flow_make
 from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db

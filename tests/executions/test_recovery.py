@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from executions.models import Execution
 from executions.recovery import LOST_WORKER_ERROR, executions_fail_lost, executions_requeue_stale
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from core import codec
 from executions.results import execution_final_result, result_storage_key, step_result_load
 from executions.runner import execution_run
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from executions.notify import execution_finished_notify, notify_markers_prune
 from executions.results import result_object_find, result_object_key
 from executions.retention import execution_results_prune, execution_results_pruned
 from executions.runner import execution_run
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from executions.models import Execution, ExecutionLog, StepResult
 from executions.results import execution_final_result, execution_stopped_early
 from executions.runner import execution_run
 from integrations.components.registry import Component, Input
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db
 

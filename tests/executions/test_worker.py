@@ -15,7 +15,7 @@ from executions.models import Execution
 from executions.recovery import executions_requeue_stale
 from executions.results import execution_final_result
 from executions.services import execution_create
-from tests.executions.factories import execution_make, flow_make
+from tests.fixtures.executions import execution_make, flow_make
 from tests.fixtures.worker import wait_for_execution
 
 pytestmark = pytest.mark.django_db(transaction=True)

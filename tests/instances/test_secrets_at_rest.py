@@ -27,7 +27,7 @@ from instances.services import instance_deploy, instance_update
 from integrations.definitions import integration_export, integration_import
 from integrations.models import Integration
 from tests.api.conftest import _client_for
-from tests.executions.factories import flow_run_in_process
+from tests.fixtures.executions import flow_run_in_process
 from tests.fixtures.worker import ROOT
 
 pytestmark = pytest.mark.django_db

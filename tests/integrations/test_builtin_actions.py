@@ -18,7 +18,7 @@ from integrations.components.context import (
     action_inputs_prepare,
 )
 from integrations.components.registry import get_action
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db
 

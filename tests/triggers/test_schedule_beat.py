@@ -30,7 +30,7 @@ from tests.fixtures.worker import (
     wait_for_execution,
     worker_start,
 )
-from tests.triggers.test_schedule_helpers import one_flow_definition
+from tests.fixtures.schedules import one_flow_definition
 from triggers.schedules.periodic_tasks import instance_periodic_tasks
 
 READY_SECONDS = 60.0

@@ -13,7 +13,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from config.celery import app
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from instances.services import instance_pause, instance_remove
-from tests.triggers.test_schedule_helpers import one_flow_definition
+from tests.fixtures.schedules import one_flow_definition
 from triggers.models import ScheduleFire, ScheduleFireOutcome
 from triggers.schedules.fire import (
     SINGLETON_SKIP_ERROR,

@@ -19,7 +19,7 @@ from instances.services import (
     instance_pause,
     instance_remove,
 )
-from tests.triggers.test_schedule_helpers import one_flow_definition, schedule_definition
+from tests.fixtures.schedules import one_flow_definition, schedule_definition
 from triggers.schedules.periodic_tasks import FIRE_BATCH_TASK, FIRE_TASK, instance_periodic_tasks
 from triggers.schedules.scheduler import TriggerfishScheduler
 

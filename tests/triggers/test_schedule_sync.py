@@ -16,7 +16,7 @@ from instances.services import (
     instance_pause,
     instance_remove,
 )
-from tests.triggers.test_schedule_helpers import schedule_definition
+from tests.fixtures.schedules import schedule_definition
 from triggers.schedules.periodic_tasks import (
     FIRE_TASK,
     instance_periodic_tasks,

@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from executions.models import Execution
 from instances.models import Endpoint
 from instances.services import instance_remove
-from tests.triggers import component_fixtures
+from tests.fixtures import components  # registers acmetest.inbound; HOOK_CALLS records its hooks
 
 pytestmark = pytest.mark.django_db
 
@@ -243,11 +243,11 @@ class TestComponentTrigger:
         assert "RuntimeError" in response.json()["error"]
 
     def test_deploy_and_remove_hooks_get_the_webhook_urls(self, make_integration, make_instance):
-        component_fixtures.HOOK_CALLS.clear()
+        components.HOOK_CALLS.clear()
         instance, url = self.deploy(make_integration, make_instance, "pass")
         instance_remove(instance=instance)
-        kinds = [call[0] for call in component_fixtures.HOOK_CALLS]
+        kinds = [call[0] for call in components.HOOK_CALLS]
         assert kinds == ["deploy", "remove"]
-        for _, urls, params in component_fixtures.HOOK_CALLS:
+        for _, urls, params in components.HOOK_CALLS:
             assert urls == {"In": "http://testserver-base" + url}
             assert params == {"mode": "pass", "token": "t-1"}

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from executions.models import Execution
 from executions.notify import execution_finish_wait, execution_finished_notify
-from tests.executions.factories import execution_make
+from tests.fixtures.executions import execution_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
