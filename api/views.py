@@ -31,17 +31,14 @@ from api import serializers as s
 from api.exceptions import FieldErrors
 from executions.models import Execution, ExecutionStatus, StepResult
 from executions.services import ReplayRefused, execution_replay
+from instances.errors import InstanceStateError
+from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import Customer, CustomerUser, Instance
 from instances.services import (
-    InstanceStateError,
     api_key_add,
     api_key_revoke,
     customer_create,
     instance_create,
-    instance_deploy,
-    instance_enable,
-    instance_pause,
-    instance_remove,
     instance_update,
 )
 from instances.tenancy import (

@@ -42,7 +42,8 @@ BODY = json.dumps(
 SETUP = """
 from integrations.definitions import integration_import
 from instances.models import Customer
-from instances.services import instance_create, instance_deploy
+from instances.lifecycle import instance_deploy
+from instances.services import instance_create
 from instances.models import Endpoint
 integration = integration_import(definition={
     "name": "Bench", "endpointType": "flow_specific",

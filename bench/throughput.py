@@ -34,7 +34,8 @@ from bench.common import environment, machine, record, today
 SETUP = """
 from integrations.definitions import integration_import
 from instances.models import Customer
-from instances.services import instance_create, instance_deploy
+from instances.lifecycle import instance_deploy
+from instances.services import instance_create
 integration = integration_import(definition={
     "name": "Bench", "endpointType": "flow_specific",
     "flows": [{"name": "Three", "trigger": {"type": "webhook"}, "steps": [

@@ -14,15 +14,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from instances.errors import InstanceStateError
+from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Customer, CustomerUser, Instance
-from instances.services import (
-    InstanceStateError,
-    api_key_add,
-    instance_deploy,
-    instance_enable,
-    instance_pause,
-    instance_remove,
-)
+from instances.services import api_key_add
 
 MASK = "••••••"
 

@@ -59,7 +59,8 @@ def demo_load() -> dict[str, Any]:
     imports a new version of the integration and fails on the customer's unique
     external id, leaving nothing half-made (one transaction).
     """
-    from instances.services import customer_create, instance_create, instance_deploy
+    from instances.lifecycle import instance_deploy
+    from instances.services import customer_create, instance_create
     from integrations.definitions import integration_import
 
     with transaction.atomic():

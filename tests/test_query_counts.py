@@ -16,14 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from core.cache import RoutingCache, routing_cache
 from executions.models import Execution, TriggerKind
 from executions.services import execution_create
+from instances.lifecycle import instance_enable, instance_pause, instance_remove
 from instances.models import Endpoint
-from instances.services import (
-    api_key_add,
-    instance_enable,
-    instance_pause,
-    instance_remove,
-    organization_api_key_add,
-)
+from instances.services import api_key_add, organization_api_key_add
 from tests.api.conftest import _client_for
 from tests.fixtures.domain import definition
 from triggers.webhooks.activity import recorder

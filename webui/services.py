@@ -19,12 +19,9 @@ from django.db import transaction
 from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, StepResult
 from executions.results import step_result_load
+from instances.lifecycle import instance_deploy
 from instances.models import Customer, Instance
-from instances.services import (
-    instance_create,
-    instance_deploy,
-    instance_update,
-)
+from instances.services import instance_create, instance_update
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.schedule_picker import fire_time_display

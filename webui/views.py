@@ -14,12 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from executions.services import ReplayRefused, execution_replay
-from instances.services import (
-    InstanceStateError,
-    instance_deploy,
-    instance_enable,
-    instance_pause,
-)
+from instances.errors import InstanceStateError
+from instances.lifecycle import instance_deploy, instance_enable, instance_pause
 from integrations.config_values import ConfigValueError
 from webui import services
 from webui.forms import InstanceWizardForm

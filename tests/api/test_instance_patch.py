@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from instances.lifecycle import instance_deploy
 from instances.models import Instance
-from instances.services import instance_deploy
 from integrations.config_values import config_values_opened
 from tests.fixtures.executions import flow_run_in_process
 

@@ -7,15 +7,10 @@ import re
 import pytest
 
 from executions.models import Execution, TriggerKind
+from instances.errors import InstanceStateError
+from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Endpoint, Instance
-from instances.services import (
-    InstanceStateError,
-    api_key_add,
-    instance_deploy,
-    instance_enable,
-    instance_pause,
-    instance_remove,
-)
+from instances.services import api_key_add
 from integrations.definitions import integration_import
 from tests.fixtures.domain import definition
 

@@ -22,8 +22,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from executions.models import Execution
+from instances.lifecycle import instance_deploy
 from instances.models import Endpoint, Instance
-from instances.services import instance_deploy, instance_update
+from instances.services import instance_update
 from integrations.definitions import integration_export, integration_import
 from integrations.models import Integration
 from tests.api.conftest import _client_for

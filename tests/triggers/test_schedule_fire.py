@@ -12,7 +12,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery import app
 from executions.models import Execution, ExecutionStatus, TriggerKind
-from instances.services import instance_pause, instance_remove
+from instances.lifecycle import instance_pause, instance_remove
 from tests.fixtures.schedules import one_flow_definition
 from triggers.models import ScheduleFire, ScheduleFireOutcome
 from triggers.schedules.fire import (

@@ -13,7 +13,7 @@ import time_machine
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
 from config.celery import app
-from instances.services import (
+from instances.lifecycle import (
     instance_config_update,
     instance_enable,
     instance_pause,

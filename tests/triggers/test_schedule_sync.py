@@ -9,7 +9,7 @@ import json
 import pytest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from instances.services import (
+from instances.lifecycle import (
     instance_config_update,
     instance_deploy,
     instance_enable,

@@ -10,8 +10,8 @@ import stripe
 from slack_sdk.signature import SignatureVerifier
 
 from executions.models import Execution
+from instances.lifecycle import instance_remove
 from instances.models import Endpoint
-from instances.services import instance_remove
 from tests.fixtures import components  # registers acmetest.inbound; HOOK_CALLS records its hooks
 
 pytestmark = pytest.mark.django_db

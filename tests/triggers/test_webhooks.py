@@ -7,8 +7,9 @@ import json
 import pytest
 
 from executions.models import Execution
+from instances.lifecycle import instance_pause
 from instances.models import Endpoint
-from instances.services import api_key_add, instance_pause, organization_api_key_add
+from instances.services import api_key_add, organization_api_key_add
 from tests.fixtures.domain import definition
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from executions.models import Execution, ExecutionStatus
 from executions.services import execution_create
-from instances.services import instance_create, instance_deploy
+from instances.lifecycle import instance_deploy
+from instances.services import instance_create
 from integrations.config_values import config_values_opened
 from tests.webui.conftest import ORDERS_DEFINITION
 
