@@ -33,6 +33,7 @@ from instances.endpoints import instance_webhook_context
 from integrations.components.context import (
     ActionContext,
     ExecutionLogger,
+    LogSink,
     StepError,
     StopExecution,
     action_inputs_prepare,
@@ -175,9 +176,7 @@ def _run_step(
             integration=scope["integration"],
             flow=scope["flow"],
             config_vars=scope["configVars"],
-            log=ExecutionLogger(
-                execution_id=str(execution.id), step_name=step.name, held=held_lines
-            ),
+            log_sink=execution_log_sink(execution, held_lines),
         )
         try:
             value = action.function(context, **inputs)
@@ -229,7 +228,7 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
     # The opening line is held back and saved with the run's next write (an action's log
     # line, a step result, or the final transaction): a one-step run commits once less.
     held_lines.append(_log_line(execution, "info", f"Execution started: flow '{flow.name}'"))
-    run_log = ExecutionLogger(execution_id=str(execution.id), held=held_lines)
+    run_log = ExecutionLogger(sink=execution_log_sink(execution, held_lines))
     clock = time.monotonic()
     scope = execution_scope(execution, steps)
     error = ""
@@ -328,6 +327,20 @@ def _log_line(execution: Execution, level: str, message: str, step_name: str = "
     return ExecutionLog(
         execution=execution, level=level, message=message, step_name=step_name[:200]
     )
+
+
+def execution_log_sink(execution: Execution, held_lines: list[ExecutionLog]) -> LogSink:
+    """``context.log``'s sink: ExecutionLog rows; the held lines are saved first, with it."""
+
+    def write(level: str, message: str, step_name: str) -> None:
+        line = _log_line(execution, level, message, step_name)
+        if held_lines:
+            ExecutionLog.objects.bulk_create([*held_lines, line])
+            held_lines.clear()
+        else:
+            line.save()
+
+    return write
 
 
 def _finish(

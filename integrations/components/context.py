@@ -13,7 +13,7 @@ import copy
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from integrations.components.registry import Action, Input
 
@@ -44,36 +44,32 @@ class StopExecution(Exception):
         super().__init__(f"Execution stopped with status {response.get('statusCode')}")
 
 
+class LogSink(Protocol):
+    """Where ``context.log`` lines go. The runner passes one that saves them as the run's
+    ExecutionLog rows (``executions.runner.execution_log_sink``); this layer knows no
+    execution model, only the line."""
+
+    def __call__(self, level: str, message: str, step_name: str) -> None: ...
+
+
+def _python_log_sink(level: str, message: str, step_name: str) -> None:
+    """The sink of a context built without one (no run to write to): the process log."""
+    logger.log(logging.getLevelName(level.upper()), "[%s] %s", step_name, message)
+
+
 class ExecutionLogger:
-    """``context.log``: writes ExecutionLog rows for the run, tagged with the step.
+    """``context.log``: lines for the run's log, tagged with the step, passed to ``sink``."""
 
-    ``held``: lines the runner holds back to save with the run's next write (its opening
-    line, see executions.runner); shared by the run's loggers, and written first, so the
-    order of the lines is the order they were logged in."""
-
-    def __init__(self, *, execution_id: str, step_name: str = "", held: list | None = None) -> None:
-        self.execution_id = execution_id
+    def __init__(self, *, sink: LogSink, step_name: str = "") -> None:
+        self.sink = sink
         self.step_name = step_name
-        self.held = held
 
     def write(self, level: str, message: Any) -> None:
-        from executions.models import ExecutionLog
-
         if level not in LOG_LEVELS:
             raise InputError(
                 f"Unknown log level {level!r} (expected one of {', '.join(LOG_LEVELS)})"
             )
-        line = ExecutionLog(
-            execution_id=self.execution_id,
-            level=level,
-            message=message if isinstance(message, str) else str(message),
-            step_name=self.step_name[:200],
-        )
-        if self.held:
-            ExecutionLog.objects.bulk_create([*self.held, line])
-            self.held.clear()
-        else:
-            line.save()
+        self.sink(level, message if isinstance(message, str) else str(message), self.step_name)
 
     def debug(self, message: Any) -> None:
         self.write("debug", message)
@@ -90,6 +86,9 @@ class ExecutionLogger:
 
 @dataclass
 class ActionContext:
+    """What an action is called with. ``log`` writes to ``log_sink`` (the runner's), or to
+    the process log when the context was built without one."""
+
     execution_id: str
     step_name: str
     instance: dict[str, Any] = field(default_factory=dict)
@@ -97,11 +96,11 @@ class ActionContext:
     integration: dict[str, Any] = field(default_factory=dict)
     flow: dict[str, Any] = field(default_factory=dict)
     config_vars: dict[str, Any] = field(default_factory=dict)
-    log: ExecutionLogger | None = None
+    log_sink: LogSink | None = None
+    log: ExecutionLogger = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.log is None:
-            self.log = ExecutionLogger(execution_id=self.execution_id, step_name=self.step_name)
+        self.log = ExecutionLogger(sink=self.log_sink or _python_log_sink, step_name=self.step_name)
 
 
 def _coerce(declared: Input, value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from executions.models import ExecutionLog
+from executions.runner import execution_log_sink
 from integrations.components.context import (
     ActionContext,
     InputError,
@@ -26,7 +27,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def context() -> ActionContext:
     execution = execution_make(steps=[])
-    return ActionContext(execution_id=str(execution.id), step_name="Under Test")
+    return ActionContext(
+        execution_id=str(execution.id),
+        step_name="Under Test",
+        log_sink=execution_log_sink(execution, []),
+    )
 
 
 def run(context: ActionContext, key: str, **inputs: Any) -> Any:
