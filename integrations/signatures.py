@@ -6,7 +6,8 @@ several) without stopping at the first match; and, for senders that sign a times
 refuses one outside the tolerance in either direction (replays and clock games).
 
 A generic scheme is ``{header, algorithm, secret, encoding, prefix}``; a preset verifies
-exactly as that sender signs:
+exactly as that sender signs. The presets are registered here, once (``PRESETS``), and the
+definition schema and validation derive their names and which sign a timestamp from it:
 
 - ``stripe``: ``{t}.{body}``, hex, in ``Stripe-Signature: t=…,v1=…[,v1=…]``;
 - ``github``: the body, hex, in ``X-Hub-Signature-256: sha256=…``; delivery id
@@ -43,6 +44,40 @@ class Verified:
     delivery when it sends one (repeats are answered like a repeated Idempotency-Key)."""
 
     delivery_id: str | None = None
+
+
+Verify = Callable[[dict, bytes, Mapping[str, str], float], Verified]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A sender's signing scheme. ``timestamped``: the signature covers a timestamp, so a
+    tolerance applies (``toleranceSeconds``, default DEFAULT_TOLERANCE_SECONDS)."""
+
+    name: str
+    verify: Verify
+    timestamped: bool = False
+
+
+# Every preset a definition may name, in the order docs and error messages list them.
+PRESETS: dict[str, Preset] = {}
+
+
+def preset(name: str, *, timestamped: bool = False) -> Callable[[Verify], Verify]:
+    """Register the decorated function as the ``name`` preset's check."""
+
+    def register(verify: Verify) -> Verify:
+        if name in PRESETS:
+            raise ValueError(f"Signature preset {name!r} is registered twice.")
+        PRESETS[name] = Preset(name, verify, timestamped)
+        return verify
+
+    return register
+
+
+def preset_is_timestamped(name: str) -> bool:
+    registered = PRESETS.get(name)
+    return registered is not None and registered.timestamped
 
 
 def _mac(secret: bytes, content: bytes, algorithm: str = "sha256") -> bytes:
@@ -111,6 +146,7 @@ def _verify_generic(
     return Verified()
 
 
+@preset("stripe", timestamped=True)
 def _verify_stripe(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     items = [item.split("=", 1) for item in _header(headers, "Stripe-Signature").split(",")]
     pairs = [(key.strip(), value.strip()) for key, value in (i for i in items if len(i) == 2)]
@@ -124,6 +160,7 @@ def _verify_stripe(settings: dict, body: bytes, headers: Mapping[str, str], now:
     return Verified()
 
 
+@preset("github")
 def _verify_github(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     value = _header(headers, "X-Hub-Signature-256")
     if not value.startswith("sha256="):
@@ -134,6 +171,7 @@ def _verify_github(settings: dict, body: bytes, headers: Mapping[str, str], now:
     return Verified(delivery_id=headers.get("x-github-delivery") or None)
 
 
+@preset("shopify")
 def _verify_shopify(
     settings: dict, body: bytes, headers: Mapping[str, str], now: float
 ) -> Verified:
@@ -144,6 +182,7 @@ def _verify_shopify(
     return Verified(delivery_id=headers.get("x-shopify-webhook-id") or None)
 
 
+@preset("slack", timestamped=True)
 def _verify_slack(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     raw_timestamp = _header(headers, "X-Slack-Request-Timestamp")
     timestamp = _check_timestamp(raw_timestamp, _tolerance(settings), now)
@@ -167,6 +206,7 @@ def _standard_webhooks_key(secret: str) -> bytes:
         raise SignatureError("The configured Standard Webhooks secret is not base64.") from error
 
 
+@preset("standard_webhooks", timestamped=True)
 def _verify_standard_webhooks(
     settings: dict, body: bytes, headers: Mapping[str, str], now: float
 ) -> Verified:
@@ -189,15 +229,6 @@ def _tolerance(settings: dict) -> int:
     return int(settings.get("toleranceSeconds") or DEFAULT_TOLERANCE_SECONDS)
 
 
-_PRESETS: dict[str, Callable[[dict, bytes, Mapping[str, str], float], Verified]] = {
-    "stripe": _verify_stripe,
-    "github": _verify_github,
-    "shopify": _verify_shopify,
-    "slack": _verify_slack,
-    "standard_webhooks": _verify_standard_webhooks,
-}
-
-
 def signature_verify(
     *,
     settings: dict,
@@ -208,10 +239,10 @@ def signature_verify(
     """Check a request against a flow's ``hmac`` settings (secret already resolved).
     ``headers`` are keyed by lower-case name. Raises SignatureError."""
     now = time.time() if now is None else now
-    preset = settings.get("preset")
-    if preset:
-        verify = _PRESETS.get(preset)
-        if verify is None:
-            raise SignatureError(f"Unknown signature preset {preset!r}.")
-        return verify(settings, body, headers, now)
+    name = settings.get("preset")
+    if name:
+        registered = PRESETS.get(name)
+        if registered is None:
+            raise SignatureError(f"Unknown signature preset {name!r}.")
+        return registered.verify(settings, body, headers, now)
     return _verify_generic(settings, body, headers, now)

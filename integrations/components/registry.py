@@ -160,10 +160,3 @@ def get_trigger(key: str) -> Trigger | None:
     component = _components.get(key.split(".", 1)[0])
     return component.triggers.get(key) if component else None
 
-
-def all_actions() -> dict[str, Action]:
-    return {k: a for c in _components.values() for k, a in c.actions.items()}
-
-
-def all_triggers() -> dict[str, Trigger]:
-    return {k: t for c in _components.values() for k, t in c.triggers.items()}

@@ -5,11 +5,11 @@ text = definition_dump(integration_export(integration=integration), fmt="yaml")
 """
 
 from integrations.definitions.errors import DefinitionError
+from integrations.definitions.export import flow_export
 from integrations.definitions.parsing import definition_dump, definition_parse
 from integrations.definitions.services import (
     DefinitionImport,
     definition_normalize,
-    flow_export,
     integration_export,
     integration_import,
     integration_import_if_changed,

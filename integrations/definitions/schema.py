@@ -10,10 +10,12 @@ mappings here and checked there, so each of their forms reports its own keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from integrations.signatures import PRESETS
 
 NAME_MAX = 200
 PATH_MAX = 500
@@ -24,7 +26,12 @@ EndpointSecurityName = Literal[
 ]
 ConfigTypeName = Literal["string", "boolean", "number", "picklist", "secret", "schedule", "json"]
 QueueTypeName = Literal["parallel", "throttled", "sequential"]
-HmacPresetName = Literal["stripe", "github", "shopify", "slack", "standard_webhooks"]
+# The names of the registered signature presets (integrations.signatures.PRESETS), so a
+# preset added there is accepted here; the type checker sees a plain string.
+if TYPE_CHECKING:
+    HmacPresetName = str
+else:
+    HmacPresetName = Literal[tuple(PRESETS)]
 
 
 class Spec(BaseModel):
@@ -114,8 +121,3 @@ class HmacPresetSpec(Spec):
     preset: HmacPresetName
     secret: str = Field(min_length=1)
     tolerance_seconds: int | None = Field(None, ge=1, le=24 * 3600)
-
-
-# Presets whose signature covers a timestamp, so a tolerance applies (SPEC §2).
-TIMESTAMPED_PRESETS = ("stripe", "slack", "standard_webhooks")
-DEFAULT_TOLERANCE_SECONDS = 300

@@ -18,7 +18,6 @@ from integrations.components.registry import get_action, get_trigger
 from integrations.config_values import config_value_clean, json_problems
 from integrations.definitions.errors import DefinitionError, ErrorCollector, path_format
 from integrations.definitions.schema import (
-    TIMESTAMPED_PRESETS,
     DefinitionSpec,
     FlowSpec,
     HmacGenericSpec,
@@ -26,6 +25,7 @@ from integrations.definitions.schema import (
 )
 from integrations.models import TriggerType
 from integrations.schedules import ScheduleError, schedule_validate
+from integrations.signatures import preset_is_timestamped
 
 BUILTIN_TRIGGERS = {choice.value for choice in TriggerType}
 WEBHOOK_TRIGGERS = {TriggerType.WEBHOOK.value, TriggerType.HMAC_WEBHOOK.value}
@@ -309,7 +309,7 @@ def _check_hmac(
                 f"{parsed.algorithm!r} is not an HMAC-capable hashlib algorithm "
                 "(e.g. sha256, sha512, sha1).",
             )
-    elif parsed.tolerance_seconds is not None and parsed.preset not in TIMESTAMPED_PRESETS:
+    elif parsed.tolerance_seconds is not None and not preset_is_timestamped(parsed.preset):
         errors.add(
             f"{path}.toleranceSeconds",
             f"{parsed.preset} does not sign a timestamp, so no tolerance applies.",

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from core import codec
 from integrations.components.context import ActionContext, InputError, StepError
 from integrations.components.registry import Component, Input
 
@@ -45,8 +46,6 @@ def _body_arguments(body: Any, headers: dict[str, str]) -> dict[str, Any]:
     # Objects, lists, numbers and booleans are JSON.
     if not has_content_type:
         headers["Content-Type"] = "application/json"
-    from core import codec
-
     return {"content": codec.dumps(body).encode("utf-8")}
 
 

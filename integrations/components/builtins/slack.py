@@ -13,6 +13,7 @@ from integrations.components.triggers import (
     TriggerResponse,
     TriggerResult,
 )
+from integrations.signatures import SignatureError, signature_verify
 
 slack = Component("slack", name="Slack", description="Receive Slack Events API requests.")
 
@@ -31,8 +32,6 @@ slack = Component("slack", name="Slack", description="Receive Slack Events API r
 def events(
     context: TriggerContext, payload: dict[str, Any], params: dict[str, Any]
 ) -> TriggerResult:
-    from integrations.signatures import SignatureError, signature_verify
-
     try:
         signature_verify(
             settings={
