@@ -10,6 +10,8 @@ pytest_plugins = [
     "tests.fixtures.live_server",
     "tests.fixtures.s3",
     "tests.fixtures.sync",
+    "tests.fixtures.secrets",
+    "tests.fixtures.wizard",
 ]
 
 
