@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.processes import web_command, worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -146,20 +148,7 @@ class Environment:
         port = free_port()
         log = open(self.work / f"gunicorn-{port}.log", "w")
         process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "sync",
-                "--log-level",
-                "warning",
-            ],
+            web_command(f"127.0.0.1:{port}", workers=workers, log_level="warning"),
             cwd=ROOT,
             env={**self.env, "BASE_URL": f"http://127.0.0.1:{port}"},
             stdin=subprocess.DEVNULL,
@@ -191,29 +180,14 @@ class Environment:
         log_path = self.work / f"worker-{name}.log"
         log = open(log_path, "w")
         process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-P",
-                pool,
-                "-c",
-                str(concurrency),
-                "-Q",
-                self.queue,
-                "-n",
-                f"{name}@%h",
-                "--include",
-                "bench.tasks",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "info",
-            ],
+            worker_command(
+                pool=pool,
+                concurrency=concurrency,
+                queues=[self.queue],
+                hostname=f"{name}@%h",
+                include=["bench.tasks"],
+                standalone=True,
+            ),
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,

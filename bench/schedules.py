@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.common import _pg, machine, process_cpu_seconds  # noqa: E402 - the checkout is on sys.path only now
+from core.processes import beat_command  # noqa: E402 - as above
 
 SCHEDULERS = {
     "stock": "django_celery_beat.schedulers:DatabaseScheduler",
@@ -259,20 +260,9 @@ def run_beat(database: str, count: int, name: str) -> dict:
     started = time.time()
     with log_path.open("w") as log:
         beat = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "-S",
-                SCHEDULERS[name],
-                "-s",
-                str(log_path.with_suffix(".schedule")),
-            ],
+            beat_command(
+                scheduler=SCHEDULERS[name], schedule_file=str(log_path.with_suffix(".schedule"))
+            ),
             env=env,
             cwd=ROOT,
             stdout=log,

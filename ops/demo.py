@@ -12,6 +12,12 @@ from typing import Any
 
 from django.db import transaction
 
+from instances.endpoints import instance_webhook_context
+from instances.lifecycle import instance_deploy
+from instances.models import Instance
+from instances.services import customer_create, instance_create
+from integrations.definitions import integration_import
+
 DEMO_INTEGRATION_NAME = "Demo Echo"
 DEMO_CUSTOMER_EXTERNAL_ID = "demo"
 DEMO_CUSTOMER_NAME = "Demo Customer"
@@ -59,10 +65,6 @@ def demo_load() -> dict[str, Any]:
     imports a new version of the integration and fails on the customer's unique
     external id, leaving nothing half-made (one transaction).
     """
-    from instances.lifecycle import instance_deploy
-    from instances.services import customer_create, instance_create
-    from integrations.definitions import integration_import
-
     with transaction.atomic():
         integration = integration_import(
             definition=DEMO_DEFINITION, content_type="application/yaml"
@@ -80,9 +82,6 @@ def demo_load() -> dict[str, Any]:
 def demo_describe() -> dict[str, Any] | None:
     """The demo instance and its webhook URL, or None when the demo is not loaded (or was
     removed, or is not deployed)."""
-    from instances.endpoints import instance_webhook_context
-    from instances.models import Instance
-
     instance = (
         Instance.objects.running()
         .select_related("customer", "integration")

@@ -10,7 +10,6 @@ then PostgreSQL and Redis). Beat and the worker share a queue of their own, name
 from __future__ import annotations
 
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from django.db import connections
 from django_celery_beat.models import PeriodicTask
 
 from config.settings.env import DATA_DIR
+from core.processes import beat_command
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from tests.fixtures.worker import (
     ROOT,
@@ -73,22 +73,16 @@ def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instan
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
     }
-    celery = [sys.executable, "-m", "celery", "-A", "config"]
     # Beat publishes to the default queue this worker consumes (CELERY_TASK_DEFAULT_QUEUE).
     worker = worker_start(queue=queue, name=queue)
     beat = None
     try:
         started = datetime.now(UTC)
         beat = WorkerProcess(
-            [
-                *celery,
-                "beat",
-                "--loglevel=info",
-                "-S",
-                "triggers.schedules.scheduler:TriggerfishScheduler",
-                "-s",
-                str(tmp_path / "celerybeat-schedule"),
-            ],
+            beat_command(
+                scheduler="triggers.schedules.scheduler:TriggerfishScheduler",
+                schedule_file=str(tmp_path / "celerybeat-schedule"),
+            ),
             env,
         )
         _wait_for_line(beat, "TriggerfishScheduler: loaded", READY_SECONDS)
