@@ -1,6 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
-from api import views
+from api.views.customers import CustomerViewSet
+from api.views.executions import ExecutionViewSet
+from api.views.instances import InstanceViewSet
+from api.views.integrations import IntegrationViewSet
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -12,9 +15,9 @@ class OptionalSlashRouter(DefaultRouter):
 
 
 router = OptionalSlashRouter()
-router.register("integrations", views.IntegrationViewSet, basename="integration")
-router.register("customers", views.CustomerViewSet, basename="customer")
-router.register("instances", views.InstanceViewSet, basename="instance")
-router.register("executions", views.ExecutionViewSet, basename="execution")
+router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("instances", InstanceViewSet, basename="instance")
+router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = router.urls

@@ -25,6 +25,7 @@ from instances.services import instance_create, instance_update
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.schedule_picker import fire_time_display
+from webui.tenancy import executions_for_user
 
 HISTORY_LENGTH = 25
 RESULT_PREVIEW_CHARACTERS = 20_000
@@ -239,8 +240,6 @@ def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
 def instance_history(instance: Instance, *, user) -> list[Execution]:
     """The latest executions; each carries ``payload_problem``: why its stored trigger
     payload cannot be read, or None (the row is listed either way)."""
-    from webui.tenancy import executions_for_user
-
     executions = list(
         executions_for_user(user)
         .filter(instance=instance)

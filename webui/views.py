@@ -1,4 +1,4 @@
-"""The customer config wizard's pages. Thin: find the object through ``webui.tenancy``
+"""The customer config wizard's pages. Thin: find the object through ``instances.tenancy``
 (another customer's object is a 404), parse with ``webui.forms``, call a service, answer."""
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from executions.services import ReplayRefused, execution_replay
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause
-from integrations.config_values import ConfigValueError
-from webui import services
-from webui.forms import InstanceWizardForm
-from webui.schedule_picker import PICKER_TYPES, Picker, picker_preview
-from webui.tenancy import (
+from instances.tenancy import (
     customers_for_user,
-    get_execution_for_user,
     get_instance_for_user,
     get_integration_for_user,
     instances_for_user,
@@ -30,6 +25,11 @@ from webui.tenancy import (
     is_staff,
     user_customer,
 )
+from integrations.config_values import ConfigValueError
+from webui import services
+from webui.forms import InstanceWizardForm
+from webui.schedule_picker import PICKER_TYPES, Picker, picker_preview
+from webui.tenancy import get_execution_for_user
 
 
 def wizard_view(view):
