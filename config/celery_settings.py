@@ -15,7 +15,10 @@ fix-up under that name) keeps its name. Defaults of options Celery deprecates ar
 out: Celery warns about every deprecated option the module sets, even to its default.
 """
 
-from celery.app.defaults import NAMESPACES, SETTING_KEYS, flatten
+from collections.abc import Iterable
+from typing import cast
+
+from celery.app.defaults import NAMESPACES, SETTING_KEYS, Option, flatten
 from django.conf import settings
 
 _prefix = "CELERY_"
@@ -28,7 +31,8 @@ def _celery_key(django_name: str) -> str:
 
 _values = {
     key: option.default
-    for key, option in flatten(NAMESPACES)
+    # celery-types declare flatten() as returning a dict; it yields (key, Option) pairs.
+    for key, option in cast("Iterable[tuple[str, Option]]", flatten(NAMESPACES))
     if not (option.deprecate_by or option.remove_by)
 }
 _values.update(

@@ -83,8 +83,9 @@ class FlowAdminForm(forms.ModelForm):
         model = Flow
         fields = FLOW_FORM_FIELDS
 
+    # Django's hook after the instance holds the form's values; django-stubs omit it.
     def _post_clean(self) -> None:
-        super()._post_clean()  # the instance now holds the form's values
+        super()._post_clean()  # type: ignore[misc]  # the instance now holds the form's values
         flow = self.instance
         if self.errors or not flow.integration_id:
             return

@@ -13,6 +13,7 @@ only place they are.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,7 +145,7 @@ def config_values_clean(*, integration: Integration, values: dict[str, Any]) -> 
 
 
 def config_values_seal(
-    *, instance_id: Any, secret_keys: set[str], values: dict[str, Any]
+    *, instance_id: uuid.UUID, secret_keys: set[str], values: dict[str, Any]
 ) -> dict[str, Any]:
     """An instance's values as stored: each non-empty secret sealed for its instance and key
     (a value already sealed there stays as it is, so saving stored values again changes

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -105,15 +106,15 @@ def secret_reseal(value: Any, *, context: str) -> tuple[Any, bool]:
 # The slots ------------------------------------------------------------------------------
 
 
-def instance_value_context(instance_id: Any, key: str) -> str:
+def instance_value_context(instance_id: uuid.UUID, key: str) -> str:
     return f"instance:{instance_id}:{key}"
 
 
-def variable_default_context(integration_id: Any, key: str) -> str:
+def variable_default_context(integration_id: uuid.UUID, key: str) -> str:
     return f"integration:{integration_id}:default:{key}"
 
 
-def flow_hmac_context(flow_id: Any) -> str:
+def flow_hmac_context(flow_id: uuid.UUID) -> str:
     return f"flow:{flow_id}:hmac"
 
 
@@ -123,7 +124,9 @@ def _is_reference(secret: str) -> bool:
     return "{{" in secret
 
 
-def hmac_settings_seal(stored: dict[str, Any] | None, *, flow_id: Any) -> dict[str, Any] | None:
+def hmac_settings_seal(
+    stored: dict[str, Any] | None, *, flow_id: uuid.UUID
+) -> dict[str, Any] | None:
     """A flow's ``hmac`` settings with a literal ``secret`` sealed."""
     if not stored or not isinstance(stored.get("secret"), str):
         return stored
@@ -133,7 +136,7 @@ def hmac_settings_seal(stored: dict[str, Any] | None, *, flow_id: Any) -> dict[s
     return {**stored, "secret": secret_seal(secret, context=flow_hmac_context(flow_id))}
 
 
-def hmac_settings_open(stored: dict[str, Any] | None, *, flow_id: Any) -> dict[str, Any]:
+def hmac_settings_open(stored: dict[str, Any] | None, *, flow_id: uuid.UUID) -> dict[str, Any]:
     """A flow's ``hmac`` settings as the signature check reads them: the secret in clear
     (a reference still to be resolved). Raises SecretError for a secret that does not
     open."""

@@ -159,4 +159,3 @@ def get_action(key: str) -> Action | None:
 def get_trigger(key: str) -> Trigger | None:
     component = _components.get(key.split(".", 1)[0])
     return component.triggers.get(key) if component else None
-

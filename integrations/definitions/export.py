@@ -21,8 +21,8 @@ from integrations.secrets import hmac_settings_open
 from integrations.signatures import DEFAULT_TOLERANCE_SECONDS
 
 
-def _hmac_export(flow: Flow, include_secrets: bool) -> dict[str, Any]:
-    stored = hmac_settings_open(flow.hmac, flow_id=flow.pk) if include_secrets else flow.hmac
+def _hmac_export(hmac: dict[str, Any], flow: Flow, include_secrets: bool) -> dict[str, Any]:
+    stored = hmac_settings_open(hmac, flow_id=flow.pk) if include_secrets else hmac
     secret = {"secret": stored["secret"]} if include_secrets or "{{" in stored["secret"] else {}
     if "preset" in stored:
         exported = {"preset": stored["preset"], **secret}
@@ -134,7 +134,7 @@ def _trigger_export(flow: Flow, include_secrets: bool) -> dict[str, Any]:
     if flow.endpoint_security != EndpointSecurity.CUSTOMER_OPTIONAL:
         trigger["endpointSecurity"] = str(flow.endpoint_security)
     if flow.hmac is not None:
-        trigger["hmac"] = _hmac_export(flow, include_secrets)
+        trigger["hmac"] = _hmac_export(flow.hmac, flow, include_secrets)
     if flow.schedule is not None:
         trigger["schedule"] = schedule_store(flow.schedule)
     return trigger

@@ -22,7 +22,7 @@ from integrations.models import ConfigVariable, Flow, Integration, QueueType, St
 from integrations.secrets import hmac_settings_seal
 from integrations.signatures import DEFAULT_TOLERANCE_SECONDS, preset_is_timestamped
 
-RETRY_DEFAULTS = {"maxAttempts": 0, "delaySeconds": 60, "exponentialBackoff": False}
+RETRY_DEFAULTS: dict[str, Any] = {"maxAttempts": 0, "delaySeconds": 60, "exponentialBackoff": False}
 
 
 @dataclass

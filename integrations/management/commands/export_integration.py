@@ -7,7 +7,7 @@ only way they leave it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         *args: Any,
         name: str,
         integration_version: int | None,
-        fmt: str,
+        fmt: Literal["yaml", "json"],  # argparse's choices
         include_secrets: bool,
         **options: Any,
     ) -> None:
