@@ -15,11 +15,8 @@ from executions.models import Execution, ExecutionStatus, TriggerKind
 from instances.lifecycle import instance_pause, instance_remove
 from tests.fixtures.schedules import one_flow_definition
 from triggers.models import ScheduleFire, ScheduleFireOutcome
-from triggers.schedules.fire import (
-    SINGLETON_SKIP_ERROR,
-    schedule_fire,
-    schedule_latest_due,
-)
+from triggers.schedules.fire import SINGLETON_SKIP_ERROR, schedule_fire
+from triggers.schedules.index import schedule_latest_due
 from triggers.schedules.periodic_tasks import instance_periodic_tasks
 from triggers.schedules.tasks import fire_schedule, fire_schedules
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,8 +30,9 @@ from django.utils import timezone
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.services import execution_create
 from instances.models import Instance
-from integrations.schedules import INTERVAL_UNITS, schedule_next_runs
 from triggers.models import ScheduleFire, ScheduleFireOutcome
+from triggers.schedules.index import schedule_latest_due, schedule_step
+from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
 
 logger = logging.getLogger(__name__)
 
@@ -41,59 +42,10 @@ SCHEDULE_FIRE_RETENTION = timedelta(hours=48)
 _PRUNE_EVERY_SECONDS = 600.0
 _last_prune = 0.0
 
-# Windows to look back over for the latest due time of a cron schedule, smallest first,
-# so a minutely schedule costs a handful of steps and a yearly one is still found.
-_LOOKBACK_WINDOWS = (
-    timedelta(minutes=2),
-    timedelta(hours=2),
-    timedelta(days=2),
-    timedelta(days=8),
-    timedelta(days=32),
-    timedelta(days=400),
-)
-
-
-def schedule_step(schedule: dict) -> timedelta | None:
-    """The fixed period of an interval schedule; None for cron and value forms."""
-    if "every" in schedule:
-        return INTERVAL_UNITS[schedule["unit"]] * schedule["every"]
-    return None
-
-
-def schedule_latest_due(schedule: dict, *, after: datetime, now: datetime) -> datetime | None:
-    """The latest fire time ``t`` with ``after < t <= now`` (UTC), or None. A fire missed
-    while beat was down runs once, for this time (not once per missed slot)."""
-    step = schedule_step(schedule)
-    if step is not None:
-        count = (now - after) // step
-        return (after + step * count).astimezone(UTC) if count >= 1 else None
-    for window in (*_LOOKBACK_WINDOWS, None):
-        start = after if window is None else max(after, now - window)
-        latest = _latest_walk(schedule, start=start, now=now)
-        if latest is not None or start == after:
-            return latest
-    return None
-
-
-def _latest_walk(schedule: dict, *, start: datetime, now: datetime) -> datetime | None:
-    latest = None
-    count = 4
-    for _ in range(64):
-        runs = schedule_next_runs(schedule, count=count, after=start)
-        for run in runs:
-            if run > now:
-                return latest
-            latest = run.astimezone(UTC)
-        if len(runs) < count:
-            return latest
-        start = runs[-1]
-        count = min(count * 4, 1000)
-    return latest
-
 
 def schedule_fire(
     *,
-    instance_id: Any,
+    instance_id: uuid.UUID | str,
     flow_name: str,
     scheduled_time: datetime,
     message_id: str | None = None,
@@ -101,8 +53,6 @@ def schedule_fire(
     """Start (or, for a busy singleton flow, skip) one fire. Returns its claim, or None
     when nothing was done: a duplicate of a claimed fire, or an instance that no longer
     runs this schedule (paused, removed, redeployed without the flow)."""
-    from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
-
     _claims_prune()
     with transaction.atomic():
         instance = (
@@ -191,15 +141,13 @@ def schedule_fire(
     return claim
 
 
-def stock_fire_time(*, instance_id: Any, flow_name: str, now: datetime) -> datetime:
+def stock_fire_time(*, instance_id: uuid.UUID | str, flow_name: str, now: datetime) -> datetime:
     """The scheduled time of a fire sent by django-celery-beat's stock scheduler, whose
     message carries none: the latest cron time at or before ``now``; for an interval,
     ``now`` to the second (such fires are deduplicated by message id instead)."""
-    from triggers.schedules.periodic_tasks import flow_schedule_resolve
-
     instance = Instance.objects.filter(pk=instance_id).select_related("integration").first()
-    flow = instance and instance.integration.flows.filter(name=flow_name).first()
-    schedule = flow and flow_schedule_resolve(instance=instance, flow=flow)
+    flow = instance.integration.flows.filter(name=flow_name).first() if instance else None
+    schedule = flow_schedule_resolve(instance=instance, flow=flow) if instance and flow else None
     fallback = now.replace(microsecond=0)
     if not schedule or schedule_step(schedule) is not None:
         return fallback

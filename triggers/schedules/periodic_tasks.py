@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,8 @@ def flow_schedule_resolve(*, instance: Instance, flow: Flow) -> dict | None:
     """The schedule this instance's flow fires on, or None when it never fires
     (``{configVar}`` with no value or ``scheduleType: none``, or a value that no longer
     parses — logged, since config values are validated when stored)."""
+    if flow.schedule is None:
+        return None
     resolved = schedule_resolve(flow.schedule, config_values=instance.config_values or {})
     if not resolved:
         return None
@@ -137,7 +140,9 @@ def schedule_row(schedule: dict) -> ScheduleRow:
     )
 
 
-def task_name(*, customer_name: str, instance_name: str, flow_name: str, instance_id: Any) -> str:
+def task_name(
+    *, customer_name: str, instance_name: str, flow_name: str, instance_id: uuid.UUID | str
+) -> str:
     """``Triggerfish: <customer> / <instance> / <flow> [<instance id>]``, shortened to the
     200 characters PeriodicTask allows; a shortened name carries a hash of the flow name so
     two long flow names of one instance stay distinct."""
@@ -153,7 +158,7 @@ def task_name(*, customer_name: str, instance_name: str, flow_name: str, instanc
     return f"{NAME_PREFIX}{customer_part} / {instance_part} / {flow_part} #{digest}{suffix}"
 
 
-def task_kwargs(*, instance_id: Any, flow_name: str) -> str:
+def task_kwargs(*, instance_id: uuid.UUID | str, flow_name: str) -> str:
     return json.dumps({"instance_id": str(instance_id), "flow_name": flow_name})
 
 
@@ -167,7 +172,7 @@ def _task_description(instance: Instance, flow: Flow, schedule: dict) -> str:
     )
 
 
-def instance_periodic_tasks(instance_id: Any) -> dict[str, PeriodicTask]:
+def instance_periodic_tasks(instance_id: uuid.UUID | str) -> dict[str, PeriodicTask]:
     """The instance's fire tasks by flow name."""
     tasks = PeriodicTask.objects.filter(task=FIRE_TASK, name__endswith=f"[{instance_id}]")
     found: dict[str, PeriodicTask] = {}

@@ -17,6 +17,8 @@ from typing import Any
 
 from celery import shared_task
 
+from triggers.schedules.fire import schedule_fire, stock_fire_time
+
 logger = logging.getLogger(__name__)
 
 # Fires that failed for an infrastructure reason are sent again this many times.
@@ -35,8 +37,6 @@ def _parse_time(value: str) -> datetime:
 def fire_schedule(
     self: Any, instance_id: str, flow_name: str, scheduled_time: str | None = None
 ) -> None:
-    from triggers.schedules.fire import schedule_fire, stock_fire_time
-
     message_id = None
     if scheduled_time is None:
         # Sent by the stock scheduler: no scheduled time in the message, so the message
@@ -57,8 +57,6 @@ def fire_schedules(fires: list[list[Any]], attempt: int = 0) -> int:
     """Start the executions of a batch of fires; returns how many were started or
     skipped. A fire that fails (database trouble) is sent again in a smaller batch; the
     claims make a repeat harmless."""
-    from triggers.schedules.fire import schedule_fire
-
     done = 0
     failed = []
     for fire in fires:
@@ -77,7 +75,7 @@ def fire_schedules(fires: list[list[Any]], attempt: int = 0) -> int:
             failed.append(fire)
     if failed and attempt < FIRE_RETRIES:
         fire_schedules.apply_async(
-            args=[failed], kwargs={"attempt": attempt + 1}, countdown=FIRE_RETRY_DELAY_SECONDS
+            args=(failed,), kwargs={"attempt": attempt + 1}, countdown=FIRE_RETRY_DELAY_SECONDS
         )
     elif failed:
         logger.error("Giving up on %d schedule fires after %d attempts", len(failed), attempt + 1)
