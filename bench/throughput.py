@@ -55,8 +55,9 @@ result = str(instance.pk)
 """
 
 QUEUE_EXECUTIONS = """
+from executions.broker import execution_enqueue
 from executions.models import Execution
-from executions.services import execution_create, execution_enqueue
+from executions.services import execution_create
 from instances.models import Instance
 instance = Instance.objects.select_related("integration", "customer").get(pk={instance_id!r})
 flow = instance.integration.flows.get(name="Three")

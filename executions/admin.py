@@ -4,6 +4,7 @@ and can replay them or cancel queued ones."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -15,7 +16,12 @@ from django.utils.html import format_html
 
 from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
+from executions.queues import executions_cancel_queued_rows
+from executions.rendering import rendered_headers_sendable, result_answer
+from executions.results import execution_final_result
 from executions.services import ReplayRefused, execution_replay
+from instances.errors import InstanceStateError
+from instances.models import Instance
 
 
 def _printable(value: Any) -> Any:
@@ -78,8 +84,6 @@ class ExecutionLogInline(ReadOnlyInline):
 
 @admin.action(description="Replay selected executions")
 def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
-    from instances.services import InstanceStateError
-
     replayed = 0
     for execution in queryset.select_related("instance", "flow"):
         try:
@@ -93,8 +97,6 @@ def replay_executions(modeladmin, request: HttpRequest, queryset) -> None:
 
 @admin.action(description="Cancel selected queued executions")
 def cancel_queued_executions(modeladmin, request: HttpRequest, queryset) -> None:
-    from executions.queues import executions_cancel_queued_rows
-
     canceled = executions_cancel_queued_rows(rows=queryset)
     skipped = queryset.count() - canceled
     modeladmin.message_user(request, f"Canceled {canceled} queued execution(s).", messages.SUCCESS)
@@ -113,8 +115,6 @@ class InstanceFilter(admin.SimpleListFilter):
     parameter_name = "instance"
 
     def lookups(self, request, model_admin):
-        from instances.models import Instance
-
         instances = (
             Instance.objects.filter(executions__isnull=False)
             .distinct()
@@ -227,11 +227,15 @@ class ExecutionAdmin(admin.ModelAdmin):
         url = reverse("admin:executions_execution_result", args=[obj.pk])
         return format_html('<a href="{}">Open the final result</a>', url)
 
-    def result_view(self, request: HttpRequest, pk) -> HttpResponse:
-        from executions.results import execution_final_result
-        from triggers.sync.answers import result_response
-
+    def result_view(self, request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+        """The final result as a synchronous caller would get it directly."""
         execution = get_object_or_404(Execution, pk=pk)
         if not self.has_view_permission(request, execution):
             return HttpResponse(status=403)
-        return result_response(execution_final_result(execution))
+        rendered = result_answer(execution_final_result(execution))
+        response = HttpResponse(
+            rendered.body, status=rendered.status or 200, content_type=rendered.content_type
+        )
+        for name, value in rendered_headers_sendable(rendered).items():
+            response[name] = value
+        return response

@@ -23,6 +23,11 @@ class PayloadField(models.TextField):
     writes the same text back.
     """
 
+    # For the type checker (django-stubs reads these): the attribute holds any JSON value,
+    # or an UndecodablePayload, not the text it is stored as.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else codec.payload_decode_or_undecodable(value)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunHandle:
-    execution_id: Any
+    execution_id: uuid.UUID | str
     stopped: threading.Event = field(default_factory=threading.Event)
 
 
@@ -39,7 +39,7 @@ _runs: dict[str, RunHandle] = {}
 _thread: threading.Thread | None = None
 
 
-def heartbeat_register(*, execution_id: Any) -> RunHandle:
+def heartbeat_register(*, execution_id: uuid.UUID | str) -> RunHandle:
     """Start stamping this process's run of ``execution_id``."""
     global _thread
     handle = RunHandle(execution_id)
@@ -51,7 +51,7 @@ def heartbeat_register(*, execution_id: Any) -> RunHandle:
     return handle
 
 
-def heartbeat_unregister(*, execution_id: Any) -> None:
+def heartbeat_unregister(*, execution_id: uuid.UUID | str) -> None:
     with _lock:
         _runs.pop(str(execution_id), None)
 

@@ -26,16 +26,19 @@ import json
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 
 from core.data_dir import data_path
 from core.redis import redis_client
 from executions.models import FINISHED_STATUSES, Execution
+from executions.outcome import SyncOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ MAX_POLL_SECONDS = 0.025
 REDIS_READ_SLICE_SECONDS = 1.0
 
 
-def execution_channel(execution_id: Any) -> str:
+def execution_channel(execution_id: uuid.UUID | str) -> str:
     return f"{CHANNEL_PREFIX}{execution_id}"
 
 
@@ -56,12 +59,12 @@ def _marker_dir() -> Path:
     return data_path("notify")
 
 
-def _marker_path(execution_id: Any) -> Path:
+def _marker_path(execution_id: uuid.UUID | str) -> Path:
     # str(UUID) only: the id comes from our own rows, but a path is built from it.
     return _marker_dir() / str(execution_id).replace("/", "_")
 
 
-def _redis_client(url: str) -> Any:
+def _redis_client(url: str) -> redis.Redis:
     # Longer than the hot path's: the waiter blocks in reads of REDIS_READ_SLICE_SECONDS.
     return redis_client(url, connect_timeout=2, read_timeout=5, health_check_interval=0)
 
@@ -71,18 +74,20 @@ class Finish:
     """A finish the waiter saw. ``outcome``: what the runner announced the committed row
     says (see ``execution_finished_notify``), when the announcement carried it."""
 
-    outcome: dict[str, Any] | None = None
+    outcome: SyncOutcome | None = None
 
 
-def execution_finished_notify(*, execution_id: Any, outcome: dict[str, Any] | None = None) -> None:
+def execution_finished_notify(
+    *, execution_id: uuid.UUID | str, outcome: SyncOutcome | None = None
+) -> None:
     """Announce that an execution reached a final status (after its row was committed).
-    ``outcome``, JSON-ready, travels with the announcement when Redis carries it; only the
+    ``outcome`` travels with the announcement when Redis carries it; only the
     runner that wrote the final row passes one. Never raises: a waiter that misses this
     answers 202 at its timeout, which is the documented outcome of a slow run, not an
     error of this one."""
     try:
         if settings.REDIS_URL:
-            message = json.dumps(outcome) if outcome is not None else "finished"
+            message = outcome.to_message() if outcome is not None else "finished"
             _redis_client(settings.REDIS_URL).publish(execution_channel(execution_id), message)
             return
         marker_dir = _marker_dir()
@@ -93,7 +98,7 @@ def execution_finished_notify(*, execution_id: Any, outcome: dict[str, Any] | No
         logger.warning("Could not announce the finish of execution %s", execution_id, exc_info=True)
 
 
-def _finished_in_database(execution_id: Any) -> bool:
+def _finished_in_database(execution_id: uuid.UUID | str) -> bool:
     finished = Execution.objects.filter(pk=execution_id, status__in=FINISHED_STATUSES).exists()
     _connection_release_for_wait()
     return finished
@@ -119,12 +124,10 @@ def _announced(data: Any) -> Finish:
         outcome = json.loads(data)
     except ValueError:  # "finished"
         return Finish()
-    return Finish(outcome=outcome if isinstance(outcome, dict) else None)
+    return Finish(outcome=SyncOutcome.from_message(outcome) if isinstance(outcome, dict) else None)
 
 
-def _wait_redis(execution_id: Any, deadline: float) -> Finish | None:
-    import redis
-
+def _wait_redis(execution_id: uuid.UUID | str, deadline: float) -> Finish | None:
     pubsub = _redis_client(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(execution_channel(execution_id))
@@ -149,7 +152,7 @@ def _wait_redis(execution_id: Any, deadline: float) -> Finish | None:
             pass
 
 
-def _wait_database(execution_id: Any, deadline: float) -> Finish | None:
+def _wait_database(execution_id: uuid.UUID | str, deadline: float) -> Finish | None:
     """Degraded mode when Redis is gone mid-wait: a slow poll."""
     while True:
         if _finished_in_database(execution_id):
@@ -160,7 +163,7 @@ def _wait_database(execution_id: Any, deadline: float) -> Finish | None:
         time.sleep(min(0.5, remaining))
 
 
-def _wait_marker(execution_id: Any, deadline: float) -> Finish | None:
+def _wait_marker(execution_id: uuid.UUID | str, deadline: float) -> Finish | None:
     marker = _marker_path(execution_id)
     if marker.exists() or _finished_in_database(execution_id):
         return Finish()
@@ -173,7 +176,7 @@ def _wait_marker(execution_id: Any, deadline: float) -> Finish | None:
     return None
 
 
-def execution_finish_wait(*, execution_id: Any, timeout: float) -> Finish | None:
+def execution_finish_wait(*, execution_id: uuid.UUID | str, timeout: float) -> Finish | None:
     """Wait up to ``timeout`` seconds for the execution to finish, opening no database
     connection meanwhile. A Finish when it finished (the caller then reads the row, or
     answers from the announced outcome), None at the timeout."""

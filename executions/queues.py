@@ -27,13 +27,16 @@ import hashlib
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from executions import broker
 from executions.models import Execution, ExecutionStatus
+from executions.notify import execution_finished_notify
+from instances.models import Instance
 from integrations.models import Flow, QueueType
 
 logger = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ class Claim(enum.Enum):
     NOT_ITS_TURN = "not its turn"  # held back by its queue
 
 
-def _queue_rows(instance_id: Any, flow_name: str) -> QuerySet[Execution]:
+def _queue_rows(instance_id: uuid.UUID | str, flow_name: str) -> QuerySet[Execution]:
     return Execution.objects.filter(instance_id=instance_id, flow__name=flow_name)
 
 
@@ -57,7 +60,7 @@ def _due(now: datetime) -> Q:
     return Q(not_before__isnull=True) | Q(not_before__lte=now)
 
 
-def queue_lock(*, instance_id: Any, flow_name: str) -> None:
+def queue_lock(*, instance_id: uuid.UUID | str, flow_name: str) -> None:
     """Hold the instance flow's queue lock until the surrounding transaction ends."""
     if connection.vendor == "postgresql":
         digest = hashlib.blake2b(f"{instance_id}:{flow_name}".encode(), digest_size=8).digest()
@@ -69,13 +72,16 @@ def queue_lock(*, instance_id: Any, flow_name: str) -> None:
         # lock, so claims on this database are already one at a time.
         pass
     else:  # another engine: lock the instance row, coarser but correct
-        from instances.models import Instance
-
         Instance.objects.select_for_update().filter(pk=instance_id).exists()
 
 
 def queue_eligible_ids(
-    *, instance_id: Any, flow_name: str, queue_type: str, limit: int | None, now: datetime
+    *,
+    instance_id: uuid.UUID | str,
+    flow_name: str,
+    queue_type: str,
+    limit: int | None,
+    now: datetime,
 ) -> list[uuid.UUID]:
     """The queued rows of one instance flow that may start now, in queue order."""
     rows = _queue_rows(instance_id, flow_name)
@@ -104,7 +110,7 @@ def queue_eligible_ids(
     )
 
 
-def execution_claim(*, execution_id: Any) -> tuple[Claim, Execution | None]:
+def execution_claim(*, execution_id: uuid.UUID | str) -> tuple[Claim, Execution | None]:
     """Turn a queued execution into a running one if its queue lets it start now.
     Exactly one caller can win for a row."""
     now = timezone.now()
@@ -163,10 +169,8 @@ def execution_claim(*, execution_id: Any) -> tuple[Claim, Execution | None]:
     return (Claim.CLAIMED if won else Claim.NOT_QUEUED), execution
 
 
-def queue_dispatch(*, instance_id: Any, flow_name: str) -> int:
+def queue_dispatch(*, instance_id: uuid.UUID | str, flow_name: str) -> int:
     """Send a message for every row of the queue that may start now. Returns the count."""
-    from executions.services import execution_enqueue
-
     head = (
         _queue_rows(instance_id, flow_name)
         .filter(status=ExecutionStatus.QUEUED)
@@ -194,11 +198,11 @@ def queue_dispatch(*, instance_id: Any, flow_name: str) -> int:
             now=timezone.now(),
         )
     for execution_id in ids:
-        execution_enqueue(execution_id=execution_id)
+        broker.execution_enqueue(execution_id=execution_id)
     return len(ids)
 
 
-def queue_dispatch_safely(*, instance_id: Any, flow_name: str) -> None:
+def queue_dispatch_safely(*, instance_id: uuid.UUID | str, flow_name: str) -> None:
     """``queue_dispatch`` where a failure must not undo what already committed (after a
     run, after an accept): the recovery sweep dispatches the queue again later."""
     try:
@@ -217,8 +221,6 @@ def executions_cancel_queued_rows(
 ) -> int:
     """Cancel the queued ones among ``rows``. ``dispatch=False`` inside a transaction that
     dispatches itself (the canceling request's own execution does)."""
-    from executions.notify import execution_finished_notify
-
     targets = list(
         rows.filter(status=ExecutionStatus.QUEUED).values_list(
             "id", "instance_id", "flow__name", "flow__queue_type"
@@ -232,21 +234,19 @@ def executions_cancel_queued_rows(
     ).update(status=ExecutionStatus.CANCELED, ended_at=timezone.now(), error=reason)
     for execution_id, *_ in targets:
         # A sync caller may be waiting; told once the cancel has committed.
-        transaction.on_commit(
-            lambda execution_id=execution_id: execution_finished_notify(execution_id=execution_id)
-        )
+        transaction.on_commit(partial(execution_finished_notify, execution_id=execution_id))
     if not dispatch:
         return canceled
     queues = {(target[1], target[2]) for target in targets if target[3] != QueueType.PARALLEL}
     for instance_id, flow_name in queues:
         # A canceled row may have been the head its queue was waiting for.
         transaction.on_commit(
-            lambda i=instance_id, f=flow_name: queue_dispatch_safely(instance_id=i, flow_name=f)
+            partial(queue_dispatch_safely, instance_id=instance_id, flow_name=flow_name)
         )
     return canceled
 
 
-def execution_cancel(*, execution_id: Any, reason: str = CANCELED_ERROR) -> bool:
+def execution_cancel(*, execution_id: uuid.UUID | str, reason: str = CANCELED_ERROR) -> bool:
     """Cancel one queued execution (a pending retry included). Returns whether it was
     queued. A running execution is not stopped by this."""
     rows = Execution.objects.filter(pk=execution_id)
@@ -254,7 +254,7 @@ def execution_cancel(*, execution_id: Any, reason: str = CANCELED_ERROR) -> bool
 
 
 def executions_cancel_queued(
-    *, instance_id: Any, flow_name: str | None = None, reason: str = CANCELED_ERROR
+    *, instance_id: uuid.UUID | str, flow_name: str | None = None, reason: str = CANCELED_ERROR
 ) -> int:
     """Cancel every queued execution of an instance (or of one of its flows)."""
     rows = Execution.objects.filter(instance_id=instance_id)

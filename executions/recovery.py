@@ -24,6 +24,7 @@ The sweep runs every ``TRIGGERFISH_RECOVERY_SWEEP_SECONDS`` (15 s) from beat
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,9 +32,11 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from executions import broker
 from executions.models import Execution, ExecutionLog, ExecutionStatus
 from executions.queues import queue_dispatch
-from executions.services import execution_enqueue
+from executions.retries import execution_finished_followup
+from integrations.models import QueueType
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,6 @@ SWEEP_BATCH = 1000
 def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
     """Re-send executions left ``queued`` for too long and fail those lost while running.
     Returns how many messages were sent."""
-    from integrations.models import QueueType
-
     now = timezone.now()
     if older_than_seconds is None:
         older_than_seconds = settings.TRIGGERFISH_REQUEUE_AFTER_SECONDS
@@ -60,7 +61,7 @@ def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
         .values_list("id", "instance_id", "flow__name", "flow__queue_type")[:SWEEP_BATCH]
     )
     requeued = 0
-    queues: set[tuple[object, str]] = set()
+    queues: set[tuple[uuid.UUID, str]] = set()
     for execution_id, instance_id, flow_name, queue_type in stale:
         if queue_type != QueueType.PARALLEL:
             # Most of a throttled or sequential backlog is waiting its turn, not lost:
@@ -73,7 +74,7 @@ def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
         # (per process without a shared cache, which still bounds beat to one send/interval).
         if not cache.add(f"executions:requeued:{execution_id}", 1, timeout=older_than_seconds):
             continue
-        execution_enqueue(execution_id=execution_id)
+        broker.execution_enqueue(execution_id=execution_id)
         requeued += 1
     for instance_id, flow_name in queues:
         requeued += queue_dispatch(instance_id=instance_id, flow_name=flow_name)
@@ -89,8 +90,6 @@ def executions_fail_lost(*, now: datetime | None = None) -> int:
     """Fail executions whose worker is gone: no heartbeat for
     ``TRIGGERFISH_LOST_HEARTBEAT_SECONDS``, or (rows from before heartbeats, or a run hung
     with its process alive) running far past any sane duration. Returns the count."""
-    from executions.runner import execution_finished_followup
-
     now = now or timezone.now()
     limit = getattr(
         settings, "TRIGGERFISH_LOST_RUNNING_AFTER_SECONDS", DEFAULT_LOST_RUNNING_AFTER_SECONDS

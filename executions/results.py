@@ -11,17 +11,28 @@ serialized size, wherever the value went.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 
 from core import codec
 from executions.models import Execution, StepResult, results_storage
+from executions.rendering import (
+    ResultShapeError,
+    result_answerable_directly,
+    result_rendered_for_redirect,
+)
+from executions.run_definitions import flow_steps
+
+logger = logging.getLogger(__name__)
 
 
-def result_storage_key(*, execution_id: Any, position: int) -> str:
+def result_storage_key(*, execution_id: uuid.UUID | str, position: int) -> str:
     return f"executions/{execution_id}/{position}.json"
 
 
@@ -82,8 +93,6 @@ def execution_stopped_early(execution: Execution, step: StepResult | None = None
     action or not the flow's last step (a succeeded step followed by nothing means a stop).
     ``step``: the final step, when the caller has it.
     """
-    from executions.run_definitions import flow_steps
-
     step = step or execution_final_step(execution)
     if step is None or step.status != "succeeded":
         return False
@@ -105,36 +114,38 @@ class ResultObject:
     size: int
 
 
-def result_object_key(*, execution_id: Any) -> str:
+def result_object_key(*, execution_id: uuid.UUID | str) -> str:
     return f"executions/{execution_id}/result"
 
 
-def _result_object_meta_key(*, execution_id: Any) -> str:
+def _result_object_meta_key(*, execution_id: uuid.UUID | str) -> str:
     return f"executions/{execution_id}/result.meta.json"
 
 
-def _storage_replace(storage: Any, key: str, content: ContentFile) -> None:
+def _storage_replace(storage: Storage, key: str, content: ContentFile) -> None:
     if storage.exists(key):
         # FileSystemStorage would otherwise pick a new name and leave the old file behind.
         storage.delete(key)
     storage.save(key, content)
 
 
-def result_object_save(*, execution_id: Any, body: bytes, content_type: str) -> ResultObject:
+def result_object_save(
+    *, execution_id: uuid.UUID | str, body: bytes, content_type: str
+) -> ResultObject:
     storage = results_storage()
     key = result_object_key(execution_id=execution_id)
     content = ContentFile(body)
     # S3Storage sends this as the object's Content-Type, so a GET on the presigned URL
     # answers with it; FileSystemStorage ignores it and the metadata object carries it.
-    content.content_type = content_type
+    content.content_type = content_type  # type: ignore[attr-defined]  # read by S3Storage
     _storage_replace(storage, key, content)
     meta = ContentFile(json.dumps({"contentType": content_type, "size": len(body)}).encode())
-    meta.content_type = "application/json"
+    meta.content_type = "application/json"  # type: ignore[attr-defined]
     _storage_replace(storage, _result_object_meta_key(execution_id=execution_id), meta)
     return ResultObject(key=key, content_type=content_type, size=len(body))
 
 
-def result_object_find(*, execution_id: Any) -> ResultObject | None:
+def result_object_find(*, execution_id: uuid.UUID | str) -> ResultObject | None:
     """The stored final result object, or None when none was written (or it was pruned)."""
     storage = results_storage()
     try:
@@ -154,8 +165,27 @@ def result_object_read(result_object: ResultObject) -> bytes:
         return handle.read()
 
 
-def result_object_delete(*, execution_id: Any) -> None:
+def result_object_delete(*, execution_id: uuid.UUID | str) -> None:
     """Delete the object and its metadata; metadata first, so no reader sees a body half gone."""
     storage = results_storage()
     storage.delete(_result_object_meta_key(execution_id=execution_id))
     storage.delete(result_object_key(execution_id=execution_id))
+
+
+def sync_result_object_store(*, execution_id: uuid.UUID | str, value: Any, stopped: bool) -> None:
+    """Store the final result object of a synchronous run whose answer is a redirect and
+    could not be the body of a direct answer (too large, or binary), so the web process
+    never loads it. A smaller result stays in its StepResult row: a caller preferring a
+    direct answer gets it from there, and a redirect writes the object on demand
+    (``triggers.sync.wait``). Called by the runner; never raises (the web side writes the
+    object on demand if this failed)."""
+    try:
+        rendered = result_rendered_for_redirect(value, stopped=stopped)
+        if rendered is not None and not result_answerable_directly(rendered):
+            result_object_save(
+                execution_id=execution_id, body=rendered.body, content_type=rendered.content_type
+            )
+    except ResultShapeError:
+        pass  # answered as an error from the row; nothing to store
+    except Exception:
+        logger.warning("Could not store the sync result of %s", execution_id, exc_info=True)

@@ -14,6 +14,8 @@ still to prune, and finished work is never looked at again.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery import shared_task
@@ -28,6 +30,17 @@ logger = logging.getLogger(__name__)
 
 # Bounds one run's work; a larger backlog (a first run on old data) drains over the next runs.
 PRUNE_BATCH = 500
+
+# What else the hourly prune clears, registered by the apps above this one (the webhook
+# edge's idempotency keys: ``TriggersConfig.ready()``), so this module imports none of them.
+_extra_prunes: list[Callable[[], object]] = []
+
+
+def retention_prune_register(prune: Callable[[], object]) -> None:
+    """Run ``prune`` (no arguments) at every ``executions.prune_results``, after the results
+    and the notify markers. Registering the same function again changes nothing."""
+    if prune not in _extra_prunes:
+        _extra_prunes.append(prune)
 
 
 def execution_results_prune(
@@ -58,7 +71,7 @@ def execution_results_prune(
     return len(execution_ids)
 
 
-def execution_results_delete(*, execution_id: object) -> None:
+def execution_results_delete(*, execution_id: uuid.UUID | str) -> None:
     """Delete one execution's stored results. Files first, then the rows: a failure part-way
     leaves rows still marked for pruning, so the next run finishes the job."""
     result_object_delete(execution_id=execution_id)
@@ -88,10 +101,10 @@ def execution_results_pruned(execution: Execution) -> bool:
 @shared_task(name="executions.prune_results", ignore_result=True)
 def prune_results() -> int:
     """Beat's entry point (CELERY_BEAT_SCHEDULE): results past retention, old notify
-    markers, and idempotency keys past their 24 h window."""
-    from triggers.webhooks.accept import idempotency_records_prune
-
+    markers, and what the other apps registered (``retention_prune_register``: idempotency
+    keys past their 24 h window)."""
     pruned = execution_results_prune()
     notify_markers_prune()
-    idempotency_records_prune()
+    for prune in _extra_prunes:
+        prune()
     return pruned

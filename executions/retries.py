@@ -13,21 +13,26 @@ that arrives early, or the recovery sweep, cannot start it too soon.
 
 Whoever turned the attempt ``running -> failed`` schedules its retry: the runner, or the
 recovery sweep for a run whose worker died. Only one of them can win that update, and a
-unique constraint on (retry_of, attempt) backs it up.
+unique constraint on (retry_of, attempt) backs it up. Both call
+``execution_finished_followup``, which lives here, below both of them: a run's end sets
+off its retry and the next run of its queue.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.codec import UndecodablePayload
+from executions import broker
 from executions.models import Execution, ExecutionLog, ExecutionStatus, TriggerKind
-from integrations.models import Flow
+from executions.queues import queue_dispatch_safely
+from executions.services import IDENTITY_KEYS, execution_create
+from integrations.models import Flow, QueueType
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +48,8 @@ def retry_delay_seconds(*, flow: Flow, failed_attempt: int) -> int:
     return min(delay, MAX_DELAY_SECONDS)
 
 
-def execution_retry_schedule(*, execution_id: Any) -> Execution | None:
+def execution_retry_schedule(*, execution_id: uuid.UUID | str) -> Execution | None:
     """Create the next attempt of a failed execution if its flow asks for one."""
-    from executions.services import IDENTITY_KEYS, execution_create
-
     failed = (
         Execution.objects.select_related("instance", "flow", "retry_of")
         .filter(pk=execution_id, status=ExecutionStatus.FAILED)
@@ -92,13 +95,29 @@ def execution_retry_schedule(*, execution_id: Any) -> Execution | None:
 
 
 def _send(retry: Execution, delay: int) -> None:
-    from executions.queues import queue_dispatch_safely
-    from executions.services import execution_enqueue
-    from integrations.models import QueueType
-
-    execution_enqueue(execution_id=retry.id, countdown=delay)
+    broker.execution_enqueue(execution_id=retry.id, countdown=delay)
     if retry.flow.queue_type == QueueType.PARALLEL:
         return
     # The failed attempt freed its slot: let the rows behind it start (a throttled queue;
     # a sequential one waits for its head, this retry).
     queue_dispatch_safely(instance_id=retry.instance_id, flow_name=retry.flow.name)
+
+
+def execution_finished_followup(*, execution_id: uuid.UUID | str) -> None:
+    """What a run ending sets off: its retry if it failed, and the next run of its queue.
+    Called by whoever moved the row out of `running` (the runner, the lost-run sweep)."""
+    row = (
+        Execution.objects.filter(pk=execution_id)
+        .values("status", "instance_id", "flow__name", "flow__queue_type")
+        .first()
+    )
+    if row is None:
+        return
+    if row["status"] == ExecutionStatus.FAILED:
+        try:
+            if execution_retry_schedule(execution_id=execution_id) is not None:
+                return  # the retry's own dispatch starts what comes next
+        except Exception:
+            logger.exception("Could not schedule a retry of execution %s", execution_id)
+    if row["flow__queue_type"] != QueueType.PARALLEL:
+        queue_dispatch_safely(instance_id=row["instance_id"], flow_name=row["flow__name"])

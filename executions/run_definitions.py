@@ -68,7 +68,9 @@ def config_vars_for(*, integration: Integration, instance: Instance) -> dict[str
 
 
 def _row(model: type[Model], pk: uuid.UUID | str) -> Any:
-    return routing_cache.get((model._meta.label, str(pk)), lambda: model.objects.get(pk=pk))
+    return routing_cache.get(
+        (model._meta.label, str(pk)), lambda: model._default_manager.get(pk=pk)
+    )
 
 
 def execution_rows_attach(execution: Execution) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,13 +22,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import codec
-from executions import services
+from executions import broker, services
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
-from executions.queues import Claim, execution_claim, queue_dispatch_safely
-from executions.results import step_result_attach, step_result_serialize
-from executions.retries import execution_retry_schedule
+from executions.outcome import SyncOutcome, SyncOutcomeStep
+from executions.queues import Claim, execution_claim
+from executions.results import (
+    step_result_attach,
+    step_result_serialize,
+    sync_result_object_store,
+)
+from executions.retries import execution_finished_followup
 from executions.run_definitions import config_vars_for, execution_rows_attach, flow_steps
 from instances.endpoints import instance_webhook_context
 from integrations.components.context import (
@@ -41,7 +47,6 @@ from integrations.components.context import (
 from integrations.components.registry import get_action
 from integrations.models import Flow, QueueType, Step
 from integrations.references import TemplateError, resolve_inputs, template_references
-from triggers.sync.wait import sync_result_object_store
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ def execution_run(*, execution_id: str) -> None:
     if claim is Claim.NOT_DUE and execution is not None and execution.not_before:
         # Early (a clock ahead of this one, or a redelivery): ask again when it is due.
         wait = (execution.not_before - timezone.now()).total_seconds()
-        services.execution_enqueue(execution_id=execution_id, countdown=max(wait, 0.05))
+        broker.execution_enqueue(execution_id=execution_id, countdown=max(wait, 0.05))
         return
     if claim is not Claim.CLAIMED:
         # Already run, running, canceled, or held back by its queue; whoever frees the
@@ -303,7 +308,7 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
 
 def _sync_outcome(
     execution: Execution, status: str, error: str, last_result: StepResult | None
-) -> dict[str, Any] | None:
+) -> SyncOutcome | None:
     """What a synchronous caller's answer reads of the finished row, announced with the
     finish so the waiting request need not read it back (executions.notify): the status,
     the error and the last step with its inline result. None for an asynchronous run, and
@@ -314,13 +319,13 @@ def _sync_outcome(
     if last_result is not None:
         if last_result.result_file:
             return None
-        step = {
-            "position": last_result.position,
-            "action": last_result.action,
-            "status": last_result.status,
-            "result": codec.payload_encode(last_result.result),
-        }
-    return {"status": status, "error": error, "flowId": str(execution.flow_id), "step": step}
+        step = SyncOutcomeStep(
+            position=last_result.position,
+            action=last_result.action,
+            status=last_result.status,
+            result=last_result.result,
+        )
+    return SyncOutcome(status=status, error=error, flow_id=execution.flow_id, step=step)
 
 
 def _log_line(execution: Execution, level: str, message: str, step_name: str = "") -> ExecutionLog:
@@ -344,14 +349,14 @@ def execution_log_sink(execution: Execution, held_lines: list[ExecutionLog]) -> 
 
 
 def _finish(
-    execution_id: Any,
+    execution_id: uuid.UUID | str,
     status: str,
     error: str,
     flow: Flow | None = None,
     *,
     last_result: StepResult | None = None,
     lines: list[ExecutionLog] | None = None,
-    outcome: dict[str, Any] | None = None,
+    outcome: SyncOutcome | None = None,
 ) -> None:
     # The last step's result, the closing log lines and the final status commit together:
     # a waiter woken by the finish finds all of them.
@@ -376,23 +381,3 @@ def _finish(
     ):
         return  # nothing follows: no retry, no queue waiting for this run
     execution_finished_followup(execution_id=execution_id)
-
-
-def execution_finished_followup(*, execution_id: Any) -> None:
-    """What a run ending sets off: its retry if it failed, and the next run of its queue.
-    Called by whoever moved the row out of `running` (the runner, the lost-run sweep)."""
-    row = (
-        Execution.objects.filter(pk=execution_id)
-        .values("status", "instance_id", "flow__name", "flow__queue_type")
-        .first()
-    )
-    if row is None:
-        return
-    if row["status"] == ExecutionStatus.FAILED:
-        try:
-            if execution_retry_schedule(execution_id=execution_id) is not None:
-                return  # the retry's own dispatch starts what comes next
-        except Exception:
-            logger.exception("Could not schedule a retry of execution %s", execution_id)
-    if row["flow__queue_type"] != QueueType.PARALLEL:
-        queue_dispatch_safely(instance_id=row["instance_id"], flow_name=row["flow__name"])

@@ -17,10 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.codec import UndecodablePayload
+from executions import broker
 from executions.models import Execution, ExecutionStatus, TriggerKind
+from executions.queues import queue_dispatch
 from instances.errors import InstanceStateError
 from instances.models import Customer, Instance
-from integrations.models import Flow, Integration
+from integrations.models import Flow, Integration, QueueType
 
 logger = logging.getLogger(__name__)
 
@@ -65,29 +67,11 @@ def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow)
     }
 
 
-def execution_enqueue(*, execution_id: uuid.UUID | str, countdown: float | None = None) -> None:
-    """Hand an execution to the workers (after ``countdown`` seconds). Failure is logged,
-    not raised: the row is already committed and the recovery sweep will enqueue it once
-    the broker answers again."""
-    from executions.tasks import run_execution
-
-    try:
-        if countdown:
-            run_execution.apply_async(args=[str(execution_id)], countdown=countdown)
-        else:
-            run_execution.delay(str(execution_id))
-    except Exception:  # the broker's client raises many types; none may lose the row
-        logger.warning("Could not enqueue execution %s; the recovery sweep will.", execution_id)
-
-
 def _start_when_committed(execution: Execution, flow: Flow) -> None:
     """After commit: a parallel flow's row goes straight to the workers; a throttled or
     sequential one goes through its queue's dispatch, which sends only what may start."""
-    from executions.queues import queue_dispatch
-    from integrations.models import QueueType
-
     if flow.queue_type == QueueType.PARALLEL:
-        execution_enqueue(execution_id=execution.id)
+        broker.execution_enqueue(execution_id=execution.id)
         return
     try:
         queue_dispatch(instance_id=execution.instance_id, flow_name=flow.name)
@@ -95,7 +79,7 @@ def _start_when_committed(execution: Execution, flow: Flow) -> None:
         # The row is committed and the caller may already be told so; never fail now.
         # Its own message lets the claim decide; the sweep covers a broker that is down too.
         logger.warning("Queue dispatch failed for %s; sending it directly", execution.id)
-        execution_enqueue(execution_id=execution.id)
+        broker.execution_enqueue(execution_id=execution.id)
 
 
 def execution_create(

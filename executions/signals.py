@@ -1,4 +1,5 @@
-"""Worker lifecycle hooks. Connected by importing this module (executions.tasks does)."""
+"""Worker lifecycle hooks. Connected by importing this module (``ExecutionsConfig.ready()``
+does, in every process; they act only in a worker or around a task)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun, worker_ready
 from django.db import close_old_connections
 
+from executions.recovery import executions_requeue_stale
+
 logger = logging.getLogger(__name__)
 
 
@@ -15,8 +18,6 @@ logger = logging.getLogger(__name__)
 def requeue_stale_on_worker_ready(**_kwargs: Any) -> None:
     """A worker that starts after an outage picks up work the outage left behind, without
     waiting for beat (which may not run at all in a one-process deployment)."""
-    from executions.recovery import executions_requeue_stale
-
     try:
         executions_requeue_stale()
     except Exception:  # a sweep failing must not stop the worker from starting

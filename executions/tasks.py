@@ -1,24 +1,23 @@
-"""Celery tasks: thin wrappers that take ids and call services."""
+"""Celery tasks: thin wrappers that take ids and call services.
+
+``ExecutionsConfig.ready()`` imports this module (and ``executions.signals``), so every
+process that sends a run (``executions.broker``) or runs one has the tasks registered.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from executions.broker import RUN_EXECUTION_TASK
+from executions.recovery import executions_requeue_stale
+from executions.runner import execution_run
 
-@shared_task(name="executions.run_execution", ignore_result=True)
+
+@shared_task(name=RUN_EXECUTION_TASK, ignore_result=True)
 def run_execution(execution_id: str) -> None:
-    from executions.runner import execution_run
-
     execution_run(execution_id=execution_id)
 
 
 @shared_task(name="executions.requeue_stale", ignore_result=True)
 def requeue_stale() -> int:
-    from executions.recovery import executions_requeue_stale
-
     return executions_requeue_stale()
-
-
-# Worker hooks (recovery at start-up) live beside the tasks, so every worker that can run
-# executions also connects them.
-from executions import signals  # noqa: E402, F401

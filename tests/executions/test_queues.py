@@ -21,8 +21,8 @@ from executions.runner import execution_run
 from executions.services import execution_create
 from instances.models import Endpoint
 from integrations.models import Flow, Integration
-from tests.fixtures.executions import flow_make
 from tests.fixtures.domain import definition
+from tests.fixtures.executions import flow_make
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +95,7 @@ def test_an_out_of_turn_delivery_runs_nothing_and_the_finish_runs_the_next(monke
     first, second = _make(instance, flow, 2)
     sent: list[str] = []
     monkeypatch.setattr(
-        "executions.services.execution_enqueue",
+        "executions.broker.execution_enqueue",
         lambda *, execution_id, countdown=None: sent.append(str(execution_id)),
     )
     execution_run(execution_id=str(second.id))
@@ -115,7 +115,7 @@ def test_the_sweep_dispatches_held_back_queues_instead_of_resending_every_row(mo
     )
     sent: list[str] = []
     monkeypatch.setattr(
-        "executions.services.execution_enqueue",
+        "executions.broker.execution_enqueue",
         lambda *, execution_id, countdown=None: sent.append(str(execution_id)),
     )
     assert executions_requeue_stale(older_than_seconds=60) == 0
@@ -153,7 +153,7 @@ def test_a_failed_run_gets_linked_attempts_until_max_attempts(
 ):
     sent: list[tuple[str, float | None]] = []
     monkeypatch.setattr(
-        "executions.services.execution_enqueue",
+        "executions.broker.execution_enqueue",
         lambda *, execution_id, countdown=None: sent.append((str(execution_id), countdown)),
     )
     instance, flow = _queue(
@@ -189,7 +189,7 @@ def test_a_failed_run_gets_linked_attempts_until_max_attempts(
 
 def test_a_run_lost_with_its_worker_is_failed_with_the_reason_and_retried(settings, monkeypatch):
     monkeypatch.setattr(
-        "executions.services.execution_enqueue", lambda *, execution_id, countdown=None: None
+        "executions.broker.execution_enqueue", lambda *, execution_id, countdown=None: None
     )
     settings.TRIGGERFISH_LOST_HEARTBEAT_SECONDS = 30
     instance, flow = _queue("parallel", retry_max_attempts=1, retry_delay_seconds=0)
@@ -214,7 +214,7 @@ def test_cancel_only_touches_queued_rows_and_lets_the_queue_move_on(
 ):
     sent: list[str] = []
     monkeypatch.setattr(
-        "executions.services.execution_enqueue",
+        "executions.broker.execution_enqueue",
         lambda *, execution_id, countdown=None: sent.append(str(execution_id)),
     )
     instance, flow = _queue("sequential")

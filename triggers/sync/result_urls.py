@@ -8,6 +8,7 @@ result: served from the local results storage, or redirected to a fresh presigne
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -21,12 +22,12 @@ ALLOWED_METHODS = ("GET", "HEAD")
 # page (HTML, 403): the URL carries no session and changes nothing.
 @csrf_exempt
 @never_cache
-def result_view(request: HttpRequest, token: str) -> HttpResponse:
+def result_view(request: HttpRequest, token: str) -> HttpResponseBase:
     if request.method not in ALLOWED_METHODS:
-        response = error_response(f"Method {request.method} is not allowed.", 405)
-        response["Allow"] = ", ".join(ALLOWED_METHODS)
-        return response
-    response = result_url_respond(token=token)
+        refused = error_response(f"Method {request.method} is not allowed.", 405)
+        refused["Allow"] = ", ".join(ALLOWED_METHODS)
+        return refused
+    response: HttpResponseBase = result_url_respond(token=token)
     if request.method == "HEAD":
         # Not every WSGI server drops a HEAD body; the headers (length, type) stay.
         length = response.get("Content-Length")
@@ -36,7 +37,7 @@ def result_view(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _headers_only(response: HttpResponse, length: str | None) -> HttpResponse:
+def _headers_only(response: HttpResponseBase, length: str | None) -> HttpResponse:
     head = HttpResponse(status=response.status_code)
     for name, value in response.items():
         head[name] = value

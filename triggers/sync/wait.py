@@ -20,17 +20,27 @@ URL of the object instead, and the result URL redirects to a fresh one.
 
 from __future__ import annotations
 
-import logging
 import time
-from typing import Any
+import uuid
+from typing import TypeVar
 
 from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 
 from core import codec
 from executions.models import Execution, ExecutionStatus, StepResult, results_storage
 from executions.notify import execution_finish_wait
+from executions.outcome import SyncOutcome
+from executions.rendering import (
+    RESULT_SHAPE_ERROR_STATUS,
+    RenderedResult,
+    ResultShapeError,
+    content_type_is_text_like,
+    result_answerable_directly,
+    result_render,
+)
 from executions.results import (
     ResultObject,
     execution_final_result,
@@ -44,22 +54,17 @@ from executions.retention import execution_results_pruned
 from integrations.models import Flow
 from triggers.sync.answers import (
     EXECUTION_ID_HEADER,
-    RESULT_SHAPE_ERROR_STATUS,
-    RenderedResult,
-    ResultShapeError,
-    content_type_is_text_like,
     error_response,
     rendered_response,
-    result_render,
     undecodable_result_response,
 )
-
-logger = logging.getLogger(__name__)
 
 SYNC_HEADER = "triggerfish-synchronous"
 PREFER_DIRECT = "triggerfish-prefer-direct-sync-response"
 RESULT_URL_SALT = "triggerfish.sync-result"
 CANCELED_ERROR = "The execution was canceled."
+
+AnyResponse = TypeVar("AnyResponse", bound=HttpResponseBase)
 
 
 class SyncHeaderError(ValueError):
@@ -101,7 +106,7 @@ def sync_timeout_seconds(flow: Flow) -> float:
 # -- Signed result URLs ------------------------------------------------------------------
 
 
-def result_url_sign(*, execution_id: Any, expires_in: float | None = None) -> str:
+def result_url_sign(*, execution_id: uuid.UUID | str, expires_in: float | None = None) -> str:
     """A token naming the execution and when the URL stops working. The expiry is in the
     signed value (not checked against a setting at read time), so changing the setting
     never revives or kills URLs already handed out."""
@@ -124,7 +129,7 @@ def result_url_verify(token: str) -> str:
     return value["e"]
 
 
-def result_url(*, execution_id: Any) -> str:
+def result_url(*, execution_id: uuid.UUID | str) -> str:
     return f"{settings.BASE_URL}/results/{result_url_sign(execution_id=execution_id)}"
 
 
@@ -135,40 +140,6 @@ def _uses_presigned_urls() -> bool:
 
 
 # -- The final result object ---------------------------------------------------------------
-
-
-def _rendered_redirect_body(value: Any, *, stopped: bool) -> RenderedResult | None:
-    """The rendered result when it is answered by redirect (it chose no status)."""
-    if stopped:
-        return None
-    rendered = result_render(value)
-    return rendered if rendered.status is None else None
-
-
-def _answerable_directly(rendered: RenderedResult) -> bool:
-    return (
-        content_type_is_text_like(rendered.content_type)
-        and len(rendered.body) <= settings.TRIGGERFISH_SYNC_DIRECT_MAX_BYTES
-    )
-
-
-def sync_result_object_store(*, execution_id: Any, value: Any, stopped: bool) -> None:
-    """Store the final result object of a synchronous run whose answer is a redirect and
-    could not be the body of a direct answer (too large, or binary), so the web process
-    never loads it. A smaller result stays in its StepResult row: a caller preferring a
-    direct answer gets it from there, and a redirect writes the object on demand
-    (``_result_object_ensure``). Called by the runner; never raises (the web side writes
-    the object on demand if this failed)."""
-    try:
-        rendered = _rendered_redirect_body(value, stopped=stopped)
-        if rendered is not None and not _answerable_directly(rendered):
-            result_object_save(
-                execution_id=execution_id, body=rendered.body, content_type=rendered.content_type
-            )
-    except ResultShapeError:
-        pass  # answered as an error from the row; nothing to store
-    except Exception:
-        logger.warning("Could not store the sync result of %s", execution_id, exc_info=True)
 
 
 def _result_object_ensure(execution: Execution, rendered: RenderedResult) -> ResultObject:
@@ -185,7 +156,7 @@ def _result_object_ensure(execution: Execution, rendered: RenderedResult) -> Res
 # -- Answers -----------------------------------------------------------------------------------
 
 
-def _with_execution_id(response: HttpResponse, execution: Execution) -> HttpResponse:
+def _with_execution_id(response: AnyResponse, execution: Execution) -> AnyResponse:
     response[EXECUTION_ID_HEADER] = str(execution.id)
     return response
 
@@ -207,7 +178,7 @@ def _redirect(location: str) -> HttpResponse:
     return response
 
 
-def _object_response(result_object: ResultObject) -> HttpResponse:
+def _object_response(result_object: ResultObject) -> FileResponse:
     handle = results_storage().open(result_object.key, "rb")
     response = FileResponse(handle, content_type=result_object.content_type)
     response["Content-Length"] = str(result_object.size)
@@ -215,15 +186,23 @@ def _object_response(result_object: ResultObject) -> HttpResponse:
 
 
 def finished_response(
-    execution: Execution,
-    *,
-    prefer_direct: bool,
-    at_result_url: bool = False,
-    final_step: StepResult | None = None,
+    execution: Execution, *, prefer_direct: bool, final_step: StepResult | None = None
 ) -> HttpResponse:
-    """The answer for a finished execution. ``at_result_url``: answering the signed result
-    URL itself, which serves the object (local) or redirects to it (S3), never to itself.
-    ``final_step``: the execution's last StepResult, when the caller has read it."""
+    """The answer for a finished execution. ``final_step``: the execution's last
+    StepResult, when the caller has read it."""
+    answer = _finished_answer(execution, prefer_direct=prefer_direct, final_step=final_step)
+    if isinstance(answer, ResultObject):
+        return _with_execution_id(_redirect(result_url(execution_id=execution.id)), execution)
+    return answer
+
+
+def _finished_answer(
+    execution: Execution, *, prefer_direct: bool, final_step: StepResult | None = None
+) -> HttpResponse | ResultObject:
+    """The answer for a finished execution, or the stored result object when the answer is
+    that object on the local storage: redirected to from the caller's answer, served by the
+    signed result URL itself (never a redirect to itself). With S3 the answer redirects to
+    a presigned URL of the object."""
     if execution.status != ExecutionStatus.SUCCEEDED:
         message = execution.error or (
             CANCELED_ERROR if execution.status == ExecutionStatus.CANCELED else "The run failed."
@@ -247,7 +226,7 @@ def finished_response(
             )
         if rendered.status is not None:
             return _with_execution_id(rendered_response(rendered), execution)
-        if prefer_direct and _answerable_directly(rendered):
+        if prefer_direct and result_answerable_directly(rendered):
             return _with_execution_id(rendered_response(rendered), execution)
         result_object = _result_object_ensure(execution, rendered)
     elif (
@@ -264,12 +243,10 @@ def finished_response(
             result_object.key, expire=int(settings.TRIGGERFISH_RESULT_URL_SECONDS)
         )
         return _with_execution_id(_redirect(location), execution)
-    if at_result_url:
-        return _with_execution_id(_object_response(result_object), execution)
-    return _with_execution_id(_redirect(result_url(execution_id=execution.id)), execution)
+    return result_object
 
 
-def sync_respond(*, execution_id: Any, flow: Flow, prefer_direct: bool) -> HttpResponse:
+def sync_respond(*, execution_id: uuid.UUID | str, flow: Flow, prefer_direct: bool) -> HttpResponse:
     """Wait for a just-accepted synchronous execution and answer the caller."""
     finish = execution_finish_wait(execution_id=execution_id, timeout=sync_timeout_seconds(flow))
     if finish is not None and finish.outcome is not None:
@@ -293,31 +270,31 @@ def sync_respond(*, execution_id: Any, flow: Flow, prefer_direct: bool) -> HttpR
 
 
 def _announced_rows(
-    execution_id: Any, outcome: dict[str, Any]
+    execution_id: uuid.UUID | str, outcome: SyncOutcome
 ) -> tuple[Execution, StepResult | None]:
     """The execution and its last step as the runner announced them after committing them
     (executions.runner._sync_outcome): unsaved copies of what the rows say, carrying what
     ``finished_response`` reads."""
     execution = Execution(
         id=execution_id,
-        status=outcome["status"],
-        error=outcome["error"],
-        flow_id=outcome["flowId"],
+        status=outcome.status,
+        error=outcome.error,
+        flow_id=outcome.flow_id,
         synchronous=True,
     )
-    step = outcome.get("step")
+    step = outcome.step
     if step is None:
         return execution, None
     return execution, StepResult(
         execution_id=execution_id,
-        position=step["position"],
-        action=step["action"],
-        status=step["status"],
-        result=codec.payload_decode(step["result"]),
+        position=step.position,
+        action=step.action,
+        status=step.status,
+        result=step.result,
     )
 
 
-def result_url_respond(*, token: str) -> HttpResponse:
+def result_url_respond(*, token: str) -> HttpResponse | FileResponse:
     """What the signed result URL answers: 202 while the run goes on, then its result."""
     try:
         execution_id = result_url_verify(token)
@@ -334,4 +311,7 @@ def result_url_respond(*, token: str) -> HttpResponse:
         return _with_execution_id(
             error_response("The result is no longer retained.", 410), execution
         )
-    return finished_response(execution, prefer_direct=False, at_result_url=True)
+    answer = _finished_answer(execution, prefer_direct=False)
+    if isinstance(answer, ResultObject):
+        return _with_execution_id(_object_response(answer), execution)
+    return answer
