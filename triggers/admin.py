@@ -4,24 +4,25 @@ request through the real webhook view, and an activity page (the last hour)."""
 from __future__ import annotations
 
 import json
+import uuid
 
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from instances.endpoints import endpoint_url
 from instances.models import Endpoint
-from triggers.webhooks.activity import endpoint_activity_summary
-from triggers.webhooks.trial import endpoint_test_invoke
+from triggers.webhooks.activity import endpoint_activity_summary, recorder
+from triggers.webhooks.trial import endpoint_trial_invoke
 
 TEXT_PREVIEW_BYTES = 20_000
 
 
-class FlowTestForm(forms.Form):
+class FlowTrialForm(forms.Form):
     method = forms.ChoiceField(
         choices=[(m, m) for m in ("POST", "GET", "PUT", "PATCH", "DELETE")], initial="POST"
     )
@@ -53,11 +54,12 @@ class EndpointAdmin(admin.ModelAdmin):
     search_fields = ("integration_name", "flow_name", "instance__name")
     readonly_fields = ("token", "created_at", "tools")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
+            # The trial page keeps the URL and name it had as the "test" page.
             path(
                 "<uuid:pk>/test/",
-                self.admin_site.admin_view(self.test_view),
+                self.admin_site.admin_view(self.trial_view),
                 name="triggers_endpoint_test",
             ),
             path(
@@ -91,15 +93,15 @@ class EndpointAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
 
-    def test_view(self, request: HttpRequest, pk) -> HttpResponse:
+    def trial_view(self, request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         endpoint = get_object_or_404(Endpoint.objects.select_related("instance"), pk=pk)
         if not self.has_change_permission(request, endpoint):
             return HttpResponse(status=403)
         result = None
-        form = FlowTestForm(request.POST or None)
+        form = FlowTrialForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            response = endpoint_test_invoke(
+            response = endpoint_trial_invoke(
                 endpoint=endpoint,
                 method=data["method"],
                 body=data["body"].encode(),
@@ -108,7 +110,8 @@ class EndpointAdmin(admin.ModelAdmin):
                 path_fragment=data["path_fragment"].strip("/"),
             )
             execution_id = response.get("triggerfish-executionid")
-            content = b"" if response.streaming else response.content
+            # A streamed answer's body is not read here.
+            content = response.content if isinstance(response, HttpResponse) else b""
             result = {
                 "status": response.status_code,
                 "headers": {name: value for name, value in response.items()},
@@ -126,11 +129,9 @@ class EndpointAdmin(admin.ModelAdmin):
             "result": result,
             "result_headers": json.dumps(result["headers"], indent=2) if result else "",
         }
-        return TemplateResponse(request, "admin/triggers/endpoint/test.html", context)
+        return TemplateResponse(request, "admin/triggers/endpoint/trial.html", context)
 
-    def activity_view(self, request: HttpRequest, pk) -> HttpResponse:
-        from triggers.webhooks.activity import recorder
-
+    def activity_view(self, request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         endpoint = get_object_or_404(Endpoint, pk=pk)
         if not self.has_view_permission(request, endpoint):
             return HttpResponse(status=403)

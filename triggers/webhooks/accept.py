@@ -9,10 +9,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from executions.models import Execution, TriggerKind
-from executions.queues import queue_lock
+from executions.models import Execution, ExecutionStatus, TriggerKind
+from executions.queues import executions_cancel_queued_rows, queue_lock
 from executions.services import execution_create
 from integrations.models import Flow
+from triggers.models import IdempotencyRecord
 from triggers.webhooks.payloads import payload_field
 from triggers.webhooks.routing import Target
 
@@ -23,8 +24,6 @@ SUPERSEDED_ERROR = "Retry canceled: superseded by a newer execution with the sam
 
 
 def _first_delivery(*, endpoint_token: str, key: str) -> Execution | None:
-    from triggers.models import IdempotencyRecord
-
     record = (
         IdempotencyRecord.objects.select_related("execution")
         .filter(
@@ -55,8 +54,6 @@ def webhook_accept(
     loser's transaction rolls back whole (its execution and its enqueue with it) and it
     answers with the winner's execution.
     """
-    from triggers.models import IdempotencyRecord
-
     token = target.endpoint.token
     if idempotency_key:
         first = _first_delivery(endpoint_token=token, key=idempotency_key)
@@ -132,9 +129,6 @@ def _dedupe_pending(*, target: Target, dedupe_id: str) -> Execution | None:
     """What a request with this dedupe id meets: pending *retries* of earlier work are
     superseded (canceled) by the newer request; a first attempt still queued, or any
     attempt running, is the execution the request is answered with."""
-    from executions.models import ExecutionStatus
-    from executions.queues import executions_cancel_queued_rows
-
     same = Execution.objects.filter(
         instance=target.instance, flow__name=target.flow.name, dedupe_id=dedupe_id
     )
@@ -149,8 +143,6 @@ def _dedupe_pending(*, target: Target, dedupe_id: str) -> Execution | None:
 
 
 def idempotency_records_prune() -> int:
-    from triggers.models import IdempotencyRecord
-
     deleted, _ = IdempotencyRecord.objects.filter(
         created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
     ).delete()
@@ -160,8 +152,6 @@ def idempotency_records_prune() -> int:
 def webhook_refuse(*, target: Target, payload: dict[str, Any], reason: str) -> Execution:
     """Record a request its trigger refused (bad signature, a component's rejection) as a
     failed execution with the reason and no steps, so the refusal shows in the admin."""
-    from executions.models import ExecutionStatus
-
     with transaction.atomic():
         execution = execution_create(
             instance=target.instance,

@@ -20,6 +20,8 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
+from triggers.models import EndpointActivity
+
 logger = logging.getLogger(__name__)
 
 # Upper bounds (ms) of the latency buckets; the last bucket holds everything slower.
@@ -105,8 +107,6 @@ class _Recorder:
 
 
 def _write(pending: dict[tuple[str, datetime], dict[str, Any]]) -> None:
-    from triggers.models import EndpointActivity
-
     for (token, minute), counts in pending.items():
         with transaction.atomic():
             row = (
@@ -175,8 +175,6 @@ def endpoint_activity_summary(
     *, token: str, hours: int = 1, now: datetime | None = None
 ) -> dict[str, Any]:
     """Totals, p50/p99 latency (bucket upper bounds, ms) and a per-minute series."""
-    from triggers.models import EndpointActivity
-
     now = now or datetime.now(UTC)
     since = (now - timedelta(hours=hours)).replace(second=0, microsecond=0)
     rows = list(
@@ -200,8 +198,8 @@ def endpoint_activity_summary(
     series = []
     minute = since
     while minute <= now:
-        row = by_minute.get(minute)
-        series.append({"minute": minute, "requests": row.requests if row else 0})
+        point = by_minute.get(minute)
+        series.append({"minute": minute, "requests": point.requests if point else 0})
         minute += timedelta(minutes=1)
     return {
         **{k: v for k, v in totals.items() if k != "latency_histogram"},

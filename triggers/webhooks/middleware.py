@@ -10,6 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from triggers.webhooks.activity import recorder
 
 PREFIX = "/trigger/"
+# Set on the request by the webhook view once it knows the endpoint: only known endpoints
+# are counted, so random tokens do not grow the activity table.
+_ENDPOINT_ATTRIBUTE = "endpoint_token"
+
+
+def request_endpoint_note(request: HttpRequest, token: str) -> None:
+    """Count this request for the endpoint ``token`` (a known one)."""
+    setattr(request, _ENDPOINT_ATTRIBUTE, token)
 
 
 class EndpointActivityMiddleware:
@@ -21,7 +29,7 @@ class EndpointActivityMiddleware:
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        token = getattr(request, "endpoint_token", None)  # set by the view for known tokens
+        token = getattr(request, _ENDPOINT_ATTRIBUTE, None)
         if token:
             recorder.record(token, response.status_code, (time.perf_counter() - started) * 1000)
         return response

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import parse_header_parameters
 
+from core.media_types import media_type_is_json, media_type_is_text_like
+
 
 class PayloadError(Exception):
     """The request cannot become a payload; ``status`` is the answer it gets."""
@@ -27,28 +29,6 @@ MALFORMED_JSON = "Received malformed JSON payload."
 # payloads are shown in the admin and the executions API.
 SECRET_HEADERS = {"api-key"}
 REDACTED = "[redacted]"
-
-# Content types whose bodies are text even though they are not text/*.
-_TEXT_LIKE = {
-    "application/xml",
-    "application/x-www-form-urlencoded",
-    "application/javascript",
-    "application/yaml",
-    "application/x-yaml",
-    "application/csv",
-    "application/graphql",
-}
-
-
-def is_json_type(mimetype: str) -> bool:
-    return mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    )
-
-
-def is_text_type(mimetype: str) -> bool:
-    return mimetype.startswith("text/") or mimetype in _TEXT_LIKE or mimetype.endswith("+xml")
-
 
 # A "\u" escape of a UTF-16 surrogate: the only way a lone surrogate gets into parsed JSON
 # (the bytes were decoded as UTF-8, which refuses encoded surrogates). Searched first so
@@ -104,9 +84,9 @@ def _multipart_parse(raw: bytes, params: dict[str, str]) -> dict[str, Any]:
             )
             part_mimetype, part_params = parse_header_parameters(content_type)
             data: Any
-            if is_json_type(part_mimetype):
+            if media_type_is_json(part_mimetype):
                 data = _json_parse(part.raw)
-            elif is_text_type(part_mimetype):
+            elif media_type_is_text_like(part_mimetype):
                 data = _text_decode(part.raw, part_params.get("charset"))
             else:
                 data = part.raw
@@ -138,13 +118,13 @@ def body_parse(raw: bytes, content_type: str) -> Any:
         return None
     mimetype, params = parse_header_parameters(content_type or "application/octet-stream")
     mimetype = mimetype.lower()
-    if is_json_type(mimetype):
+    if media_type_is_json(mimetype):
         return _json_parse(raw)
     if mimetype == "multipart/form-data":
         return _multipart_parse(raw, params)
     if mimetype == "application/x-www-form-urlencoded":
         _form_field_count_check(raw)
-    if is_text_type(mimetype):
+    if media_type_is_text_like(mimetype):
         return _text_decode(raw, params.get("charset"))
     return raw
 
@@ -180,11 +160,6 @@ def payload_body_add(payload: dict[str, Any]) -> dict[str, Any]:
             "contentType": raw["contentType"],
         }
     return payload
-
-
-def webhook_payload(request: HttpRequest, *, raw_body: bytes, path_fragment: str) -> dict[str, Any]:
-    head = webhook_payload_head(request, raw_body=raw_body, path_fragment=path_fragment)
-    return payload_body_add(head)
 
 
 def payload_field(payload: dict[str, Any], path: str) -> Any:

@@ -66,7 +66,7 @@ def endpoint_rate_limit(endpoint: Endpoint) -> int:
 
 
 def _routing_integration(endpoint: Endpoint) -> Integration | None:
-    if endpoint.instance_id is not None:
+    if endpoint.instance is not None:  # no query for an endpoint without an instance
         return endpoint.instance.integration
     return _latest_integration(endpoint.integration_name)
 

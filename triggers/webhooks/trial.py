@@ -1,19 +1,21 @@
-""" "Test this flow" from the admin: a sample request sent through the real webhook view.
+"""The admin's "Test this flow": a trial request sent through the real webhook view.
 
-The request goes through exactly what an outside caller's would (routing, keys, rate
-limit, signature checks, storing, sync waiting), in this process, so a test works even
-where the deployment's public URL is not reachable from the server itself.
+Production code, not a test: the deployment team uses it to try an endpoint. The request
+goes through exactly what an outside caller's would (routing, keys, rate limit, signature
+checks, storing, sync waiting), in this process, so a trial works even where the
+deployment's public URL is not reachable from the server itself.
 """
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.test import RequestFactory
 
 from instances.models import ApiKey, Endpoint
+from triggers.webhooks.views import WebhookView
 
 
-def endpoint_test_invoke(
+def endpoint_trial_invoke(
     *,
     endpoint: Endpoint,
     method: str,
@@ -21,9 +23,8 @@ def endpoint_test_invoke(
     content_type: str,
     headers: dict[str, str],
     path_fragment: str = "",
-) -> HttpResponse:
-    from triggers.webhooks.views import WebhookView
-
+) -> HttpResponseBase:
+    """Send one request to ``endpoint`` as a caller would; its answer, unchanged."""
     headers = dict(headers)
     if endpoint.instance_id and not any(name.lower() == "api-key" for name in headers):
         # The deployment team tests as a legitimate caller would: with the flow's key.

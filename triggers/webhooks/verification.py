@@ -23,7 +23,7 @@ from integrations.components.triggers import (
     TriggerResponse,
     TriggerResult,
 )
-from integrations.models import Flow, TriggerType
+from integrations.models import Flow
 from integrations.references import TemplateError, resolve_inputs
 from integrations.secrets import SecretError, hmac_settings_open
 from integrations.signatures import SignatureError, Verified, signature_verify
@@ -60,10 +60,6 @@ def _settings_resolve(settings: dict[str, Any], instance: Instance, flow: Flow) 
         return resolve_inputs(settings, scope)
     except TemplateError as error:
         raise TriggerRefused(f"The trigger's settings could not be resolved: {error}") from error
-
-
-def requires_gate(flow: Flow) -> bool:
-    return flow.trigger_type == TriggerType.HMAC_WEBHOOK or "." in flow.trigger_type
 
 
 def hmac_check(

@@ -8,11 +8,12 @@ limit. The view does the minimum before answering: resolve, check, store, enqueu
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -31,6 +32,7 @@ from triggers.sync.wait import (
     sync_respond,
 )
 from triggers.webhooks.accept import MAX_IDEMPOTENCY_KEY_LENGTH, webhook_accept, webhook_refuse
+from triggers.webhooks.middleware import request_endpoint_note
 from triggers.webhooks.payloads import PayloadError, payload_body_add, webhook_payload_head
 from triggers.webhooks.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_message
 from triggers.webhooks.routing import (
@@ -106,14 +108,14 @@ def _known_token_note(request: HttpRequest, token: str) -> None:
     except DatabaseError:
         return
     if endpoint is not None:
-        request.endpoint_token = endpoint.token
+        request_endpoint_note(request, endpoint.token)
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class WebhookView(View):
     http_method_names = [m.lower() for m in ALLOWED_METHODS]
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Before any lookup: a NUL or a space can never be a token, and PostgreSQL
         # refuses a NUL in a query (a DataError that must not read as an outage).
         if not token_is_well_formed(kwargs["token"]):
@@ -148,7 +150,7 @@ class WebhookView(View):
             if endpoint is not None:
                 # Known endpoints only: random tokens must not grow the activity table.
                 # Set before the body is read so that a 413 or 400 is counted too.
-                request.endpoint_token = endpoint.token
+                request_endpoint_note(request, endpoint.token)
             # The body is judged before the token (an oversized body is 413 whatever it
             # is sent to), as it always was.
             raw_body = read_body(request, max_bytes)
@@ -240,7 +242,7 @@ class WebhookView(View):
                 )
                 delivery_id = verified.delivery_id
             payload_body_add(payload)
-            if "." in target.flow.trigger_type:
+            if target.flow.is_component_trigger:
                 webhook_urls = instance_webhook_context(target.instance)["webhookUrls"]
                 return component_trigger_run(
                     instance=target.instance,
