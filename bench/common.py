@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import redis
+
 from core.processes import web_command, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +74,6 @@ def free_port() -> int:
 
 
 def _pg(statement: str) -> None:
-    import psycopg
-
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
         connection.execute(statement)
 
@@ -113,8 +114,6 @@ class Environment:
         for process in reversed(self.processes):
             stop(process)
         try:
-            import redis
-
             redis.Redis.from_url(REDIS_URL).delete(self.queue)
         except Exception:  # noqa: S110 - leftover bench messages are harmless, just untidy
             pass

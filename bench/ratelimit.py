@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import django
+import redis
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REDIS_URL, ROOT, machine, record, today
@@ -37,13 +40,12 @@ PROCESSES = 4
 
 
 def _setup() -> None:
-    import django
-
     django.setup()
 
 
 def _hammer(token: str, seconds: float, start_at: float, queue) -> None:
     _setup()
+    # After django.setup() in this spawned process: the limiter reads Django's settings.
     from triggers.webhooks.ratelimit import rate_limit_hit
 
     allowed, refused = [], 0
@@ -71,6 +73,7 @@ def max_in_window(calls: list[tuple[float, float]], window: float = 1.0) -> int:
 
 def child(backend: str, calls: int, seconds: float) -> dict:
     _setup()
+    # After django.setup() in this child: the limiter reads Django's settings.
     from django.conf import settings
 
     from triggers.webhooks.ratelimit import rate_limit_hit
@@ -82,8 +85,6 @@ def child(backend: str, calls: int, seconds: float) -> dict:
         rate_limit_hit(token=token, limit=10**9)
     limiter_us = (time.perf_counter() - started) / calls * 1e6
     if backend == "redis":
-        import redis
-
         client = redis.Redis.from_url(settings.REDIS_URL)
         client.get("warm")
         started = time.perf_counter()
@@ -115,8 +116,6 @@ def child(backend: str, calls: int, seconds: float) -> dict:
     stamps = [stamp for allowed, _ in results for stamp in allowed]
     refused = sum(r for _, r in results)
     if backend == "redis":
-        import redis
-
         redis.Redis.from_url(settings.REDIS_URL).delete(
             f"triggerfish:rate:{token}", f"triggerfish:rate:{exact_token}"
         )

@@ -43,6 +43,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import django
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.common import _pg, machine, process_cpu_seconds  # noqa: E402 - the checkout is on sys.path only now
@@ -59,8 +62,6 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 def redis_available() -> bool:
     try:
-        import redis
-
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
         return True
     except Exception:
@@ -169,9 +170,8 @@ def table(results: list[dict]) -> str:
 
 
 def child(args: argparse.Namespace) -> None:
-    import django
-
     django.setup()
+    # After django.setup(): management commands need the app registry.
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -184,6 +184,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def rows_create(count: int) -> None:
+    # Django is set up only in the child process (child()), so its imports wait for it.
     from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
     from triggers.schedules.periodic_tasks import FIRE_TASK, task_kwargs, task_name
@@ -225,6 +226,7 @@ class Collector(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        # Django is set up only in the child process (child()), so this import waits for it.
         from config.celery import app
 
         with app.connection_for_read() as connection:
@@ -239,6 +241,7 @@ class Collector(threading.Thread):
 
 
 def run_beat(database: str, count: int, name: str) -> dict:
+    # Django is set up only in the child process (child()), so its imports wait for it.
     from django.utils import timezone
     from django_celery_beat.models import PeriodicTask
 
@@ -345,6 +348,7 @@ def _lateness(received: list[tuple[float, str, bytes | str]], boundary: float) -
 
 
 def _queue_purge(queue: str) -> None:
+    # Django is set up only in the child process (child()), so this import waits for it.
     from config.celery import app
 
     try:

@@ -6,6 +6,8 @@ processes of one machine (``manage.py serve``). Production names Redis or Rabbit
 accepted work; a lost message costs latency, never data (see executions.recovery).
 """
 
+from kombu.transport import TRANSPORT_ALIASES
+
 from .env import DATA_DIR, env_str
 from .triggerfish import TRIGGERFISH_RECOVERY_SWEEP_SECONDS
 
@@ -13,8 +15,6 @@ REDIS_URL = env_str("REDIS_URL", "")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    from kombu.transport import TRANSPORT_ALIASES
-
     # Writes each message atomically; the stock transport lets a consumer in another
     # process read a half-written one (config/filesystem_broker.py).
     TRANSPORT_ALIASES["filesystem"] = "config.filesystem_broker:Transport"
@@ -31,8 +31,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-        from kombu.transport import TRANSPORT_ALIASES
-
         # Reuses one Redis client per channel to publish (config/redis_broker.py).
         TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "config.redis_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}

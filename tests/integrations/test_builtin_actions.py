@@ -11,6 +11,7 @@ import pytest
 
 from executions.models import ExecutionLog
 from executions.runner import execution_log_sink
+from integrations.components.builtins import flow
 from integrations.components.context import (
     ActionContext,
     InputError,
@@ -224,8 +225,6 @@ def test_flow_sleep_waits(context):
 
 
 def test_flow_sleep_is_capped(context, monkeypatch):
-    from integrations.components.builtins import flow
-
     monkeypatch.setattr(flow, "MAX_SLEEP_SECONDS", 0.05)
     assert run(context, "flow.sleep", seconds=3600) == {"sleptSeconds": 0.05}
     assert ExecutionLog.objects.filter(
