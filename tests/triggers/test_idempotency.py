@@ -6,8 +6,10 @@ import pytest
 import time_machine
 
 from executions.models import Execution
+from executions.retention import prune_results
 from instances.models import Endpoint
 from tests.fixtures.domain import definition
+from triggers.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -54,9 +56,6 @@ def test_an_overlong_key_is_400(client, urls):
 
 
 def test_keys_past_the_window_are_pruned_by_the_hourly_task(client, urls):
-    from executions.retention import prune_results
-    from triggers.models import IdempotencyRecord
-
     with time_machine.travel("2026-11-01 12:00:00Z", tick=False):
         client.post(urls["Echo"], headers={"Idempotency-Key": "old"})
     with time_machine.travel("2026-11-02 13:00:00Z", tick=False):

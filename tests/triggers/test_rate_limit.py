@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 import time_machine
 
 from instances.models import Endpoint
@@ -19,8 +20,6 @@ def limiter_backend(request, settings, tmp_path):
     settings.TRIGGERFISH_DATA_DIR = tmp_path
     if request.param == "redis":
         url = request.getfixturevalue("require_redis")
-        import redis
-
         redis.Redis.from_url(url).flushdb()
         settings.REDIS_URL = url
     else:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import redis
 
 from instances.models import Endpoint
 from tests.fixtures.domain import definition
@@ -44,8 +45,6 @@ def test_four_processes_accept_exactly_the_limit(
     env = {"TRIGGERFISH_RATE_LIMIT_PER_SECOND": str(LIMIT), "REDIS_URL": ""}
     if backend == "redis":
         url = request.getfixturevalue("require_redis")
-        import redis
-
         redis.Redis.from_url(url).flushdb()
         env["REDIS_URL"] = url
     spec = definition(name=f"Burst {backend}")
