@@ -117,7 +117,7 @@ class TriggerfishScheduler(DatabaseScheduler):
 
     @property
     def _due_heap(self) -> list[tuple[float, int, int | str]]:
-        """Every due time, instance schedules' and the other entries' (see the index)."""
+        """Every due time, instance schedules' and the other entries' (tests read it)."""
         return self._index.heap
 
     # Loading -------------------------------------------------------------------------------
