@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Q
@@ -12,8 +13,9 @@ from rest_framework.validators import UniqueValidator
 from core.codec import unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
-from instances.services import instance_changed_since_deploy
-from integrations.models import Integration
+from instances.selectors import InstanceDetail, instance_detail
+from integrations.definitions import integration_export
+from integrations.models import ConfigVariableType, Integration
 
 
 class TextField(serializers.CharField):
@@ -87,15 +89,13 @@ class IntegrationDetailSerializer(IntegrationListSerializer):
                 "type": variable.type,
                 "required": variable.required,
                 # A secret's default is a secret too.
-                "default": None if variable.type == "secret" else variable.default,
+                "default": None if variable.type == ConfigVariableType.SECRET else variable.default,
                 "options": variable.options,
             }
             for variable in integration.config_variables.all()
         ]
 
     def get_definition(self, integration: Integration) -> dict[str, Any]:
-        from integrations.definitions import integration_export
-
         return integration_export(integration=integration)
 
 
@@ -166,15 +166,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         ]
 
     def get_configVariables(self, instance: Instance) -> dict[str, Any]:
-        secret_keys = {
-            v.key for v in instance.integration.config_variables.all() if v.type == "secret"
-        }
-        return {
-            key: ("••••••" if key in secret_keys and value else value)
-            for key, value in instance.shown_config_values.items()
-        }
+        return instance.config_values_masked()
 
 
+# One instance as ``instances.selectors.instance_detail`` reads it (the wizard and the admin
+# show the same read), in the API's camelCase with ISO times. (No docstring: it would become
+# the schema component's description.)
 class InstanceDetailSerializer(InstanceSerializer):
     flows = serializers.SerializerMethodField()
     invokeUrl = serializers.SerializerMethodField()
@@ -187,43 +184,34 @@ class InstanceDetailSerializer(InstanceSerializer):
     class Meta(InstanceSerializer.Meta):
         fields = [*InstanceSerializer.Meta.fields, "flows", "invokeUrl", "changedSinceDeploy"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Three fields read one detail; a serializer lives for one response.
+        self._details: dict[uuid.UUID, InstanceDetail] = {}
+
+    def _detail(self, instance: Instance) -> InstanceDetail:
+        if instance.pk not in self._details:
+            self._details[instance.pk] = instance_detail(instance)
+        return self._details[instance.pk]
+
     def get_changedSinceDeploy(self, instance: Instance) -> bool:
-        return instance_changed_since_deploy(instance)
-
-    def _webhook_context(self, instance: Instance) -> dict[str, Any]:
-        from instances.endpoints import instance_webhook_context
-
-        cache = self.context.setdefault("_webhook_context", {})
-        if instance.pk not in cache:
-            cache[instance.pk] = instance_webhook_context(instance) if instance.is_deployed else {}
-        return cache[instance.pk]
+        return self._detail(instance).changed_since_deploy
 
     def get_flows(self, instance: Instance) -> list[dict[str, Any]]:
-        from integrations.schedules import schedule_next_runs, schedule_resolve
-
-        context = self._webhook_context(instance)
-        flows = []
-        for flow in instance.integration.flows.all():
-            schedule = None
-            next_runs: list[str] = []
-            if flow.schedule:
-                schedule = schedule_resolve(flow.schedule, config_values=instance.config_values)
-                if schedule:
-                    next_runs = [moment.isoformat() for moment in schedule_next_runs(schedule)]
-            flows.append(
-                {
-                    "name": flow.name,
-                    "triggerType": flow.trigger_type,
-                    "webhookUrl": context.get("webhookUrls", {}).get(flow.name),
-                    "apiKeys": context.get("webhookApiKeys", {}).get(flow.name, []),
-                    "schedule": schedule,
-                    "nextRuns": next_runs,
-                }
-            )
-        return flows
+        return [
+            {
+                "name": flow.name,
+                "triggerType": flow.trigger_type,
+                "webhookUrl": flow.webhook_url,
+                "apiKeys": flow.api_keys,
+                "schedule": flow.schedule,
+                "nextRuns": [moment.isoformat() for moment in flow.next_runs],
+            }
+            for flow in self._detail(instance).flows
+        ]
 
     def get_invokeUrl(self, instance: Instance) -> str | None:
-        return self._webhook_context(instance).get("invokeUrl")
+        return self._detail(instance).invoke_url
 
 
 # A stored payload or result the codec cannot read (written by an older release, or
@@ -346,7 +334,7 @@ class ExecutionDetailSerializer(ExecutionSerializer):
         attempts = Execution.objects.filter(Q(pk=first_id) | Q(retry_of_id=first_id)).order_by(
             "attempt", "created_at"
         )
-        return ExecutionAttemptSerializer(attempts, many=True).data
+        return list(ExecutionAttemptSerializer(attempts, many=True).data)
 
 
 class ApiKeySerializer(serializers.Serializer):

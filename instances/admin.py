@@ -17,12 +17,14 @@ from django.utils.html import format_html, format_html_join
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Customer, CustomerUser, Instance
+from instances.selectors import instance_flow_details
 from instances.services import api_key_add
-
-MASK = "••••••"
+from integrations.config_values import ConfigValueError
+from integrations.schedules import schedule_describe
 
 
 def masked(key: str) -> str:
+    """An API key as the admin shows it: its last four characters tell keys apart."""
     return f"••••{key[-4:]}"
 
 
@@ -57,7 +59,6 @@ class ApiKeyInline(admin.TabularInline):
 def _lifecycle_action(name: str, operation, verb: str, description: str):
     """An admin action running one lifecycle service per selected instance; each
     instance's refusal (state, config values) is reported on its own."""
-    from integrations.config_values import ConfigValueError
 
     def run(modeladmin, request, queryset) -> None:
         done = 0
@@ -125,11 +126,7 @@ class InstanceAdmin(admin.ModelAdmin):
     def config_values_masked(self, obj: Instance) -> str:
         if not obj.pk:
             return "—"
-        secret_keys = {v.key for v in obj.integration.config_variables.all() if v.type == "secret"}
-        shown = {
-            key: MASK if key in secret_keys and value else value
-            for key, value in obj.shown_config_values.items()
-        }
+        shown = obj.config_values_masked()
         staged_note = (
             "Saved changes take effect at the next deploy.\n"
             if obj.pending_config_values is not None
@@ -139,11 +136,10 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Webhook URLs")
     def webhook_urls(self, obj: Instance) -> str:
-        from instances.endpoints import instance_webhook_context
-
         if not obj.pk or not obj.is_deployed:
             return "Not deployed"
-        urls = instance_webhook_context(obj)["webhookUrls"]
+        flows, _ = instance_flow_details(obj)
+        urls = {flow.name: flow.webhook_url for flow in flows if flow.webhook_url}
         if not urls:
             return "No webhook flows"
         endpoints = {e.flow_name: e.pk for e in obj.endpoints.all()}
@@ -168,21 +164,19 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Schedules")
     def schedule_next_runs(self, obj: Instance) -> str:
-        """Each schedule flow in words with its next five fire times, from the API's own
-        ``nextRuns`` (the same computation the wizard previews)."""
-        from api.serializers import InstanceDetailSerializer
-        from integrations.schedules import schedule_describe
-
+        """Each schedule flow in words with its next five fire times (ISO, as the API
+        writes them), from the read the API and the wizard share."""
         if not obj.pk:
             return "—"
+        flows, _ = instance_flow_details(obj)
         rows = [
             (
-                flow["name"],
-                schedule_describe(flow["schedule"]),
-                ", ".join(flow["nextRuns"]) or "never",
+                flow.name,
+                schedule_describe(flow.schedule),
+                ", ".join(moment.isoformat() for moment in flow.next_runs) or "never",
             )
-            for flow in InstanceDetailSerializer(obj).data["flows"]
-            if flow["schedule"]
+            for flow in flows
+            if flow.schedule
         ]
         if not rows:
             return "No schedule flows"

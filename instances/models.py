@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -49,6 +50,10 @@ class InstanceQuerySet(models.QuerySet):
     def running(self) -> InstanceQuerySet:
         """Instances whose triggers fire: deployed, enabled, not removed."""
         return self.live().filter(enabled=True, deployed_at__isnull=False)
+
+
+# What every surface shows instead of a stored secret config value (the API, the admin).
+SECRET_MASK = "••••••"  # noqa: S105 - a mask, not a secret
 
 
 class Instance(models.Model):
@@ -97,7 +102,7 @@ class Instance(models.Model):
             self.config_values = config_values_seal(
                 instance_id=self.pk, secret_keys=secret_keys, values=self.config_values
             )
-        if seal_pending:
+        if seal_pending and self.pending_config_values is not None:
             self.pending_config_values = config_values_seal(
                 instance_id=self.pk, secret_keys=secret_keys, values=self.pending_config_values
             )
@@ -110,6 +115,19 @@ class Instance(models.Model):
         if self.pending_config_values is not None:
             return self.pending_config_values
         return self.config_values or {}
+
+    def config_values_masked(self) -> dict[str, Any]:
+        """``shown_config_values`` as a user may see them: a secret that holds a value is
+        ``SECRET_MASK`` (an empty one stays empty, so "not set" still shows)."""
+        secret_keys = {
+            variable.key
+            for variable in self.integration.config_variables.all()  # prefetched by lists
+            if variable.type == ConfigVariableType.SECRET
+        }
+        return {
+            key: SECRET_MASK if key in secret_keys and value else value
+            for key, value in self.shown_config_values.items()
+        }
 
     @property
     def is_deployed(self) -> bool:

@@ -1,8 +1,9 @@
 """What the wizard does and shows, on top of the instance and execution services.
 
 Saving goes through ``instances.services`` (the same checks as the API and the admin);
-what an instance page shows comes from the API's own code paths (``InstanceDetailSerializer``
-for webhook URLs, keys, schedules and next runs), so the two surfaces cannot disagree.
+what an instance page shows comes from the read the API and the admin share
+(``instances.selectors``: webhook URLs, keys, schedules and next runs), so the surfaces
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -19,8 +19,10 @@ from django.db import transaction
 from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, StepResult
 from executions.results import step_result_load
+from instances.endpoints import instance_webhook_context
 from instances.lifecycle import instance_deploy
 from instances.models import Customer, Instance
+from instances.selectors import instance_flow_details
 from instances.services import instance_create, instance_update
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
@@ -29,7 +31,8 @@ from webui.tenancy import executions_for_user
 
 HISTORY_LENGTH = 25
 RESULT_PREVIEW_CHARACTERS = 20_000
-MASK = "••••••••"
+# API keys on the wizard page: the last four characters tell keys apart.
+KEY_MASK = "••••••••"
 
 
 @transaction.atomic
@@ -59,7 +62,7 @@ def wizard_save(
 
 
 def key_mask(key: str) -> str:
-    return f"{MASK}{key[-4:]}"
+    return f"{KEY_MASK}{key[-4:]}"
 
 
 SAMPLE_BODY = '{"hello": "world"}'
@@ -169,37 +172,33 @@ class FlowView:
 def instance_flows(instance: Instance) -> list[FlowView]:
     """Each flow with its webhook URL, masked API keys, a curl command (key masked: the
     page reveals the key on request) and, for schedules, the next five fire times."""
-    from api.serializers import InstanceDetailSerializer
-
     flows = []
     signing = flow_signing_settings(instance)
-    for data in InstanceDetailSerializer(instance).data["flows"]:
-        keys = data["apiKeys"]
+    details, _ = instance_flow_details(instance)
+    for detail in details:
+        keys = detail.api_keys
         view = FlowView(
-            name=data["name"],
-            trigger_type=data["triggerType"],
-            webhook_url=data["webhookUrl"],
+            name=detail.name,
+            trigger_type=detail.trigger_type,
+            webhook_url=detail.webhook_url,
             api_key_masks=[key_mask(key) for key in keys],
-            signature_note=signature_note(signing.get(data["name"])),
+            signature_note=signature_note(signing.get(detail.name)),
         )
         if view.webhook_url:
             view.curl_masked = curl_command(
                 view.webhook_url,
                 api_key=key_mask(keys[0]) if keys else None,
-                hmac_settings=signing.get(data["name"]),
+                hmac_settings=signing.get(detail.name),
             )
-        if data["schedule"]:
+        if detail.schedule:
             try:
-                view.schedule_description = schedule_describe(data["schedule"])
+                view.schedule_description = schedule_describe(detail.schedule)
             except ScheduleError:
                 view.schedule_description = "The schedule is not valid."
-            # The API's ISO strings carry offsets only; shown in the schedule's own zone
-            # so the abbreviation (CST/CDT) reads as the user wrote the schedule.
-            zone = schedule_time_zone(data["schedule"])
-            view.next_runs = [
-                fire_time_display(datetime.fromisoformat(at).astimezone(zone))
-                for at in data["nextRuns"]
-            ]
+            # Shown in the schedule's own zone so the abbreviation (CST/CDT) reads as the
+            # user wrote the schedule.
+            zone = schedule_time_zone(detail.schedule)
+            view.next_runs = [fire_time_display(at.astimezone(zone)) for at in detail.next_runs]
         flows.append(view)
     return flows
 
@@ -218,8 +217,6 @@ def flow_signing_settings(instance: Instance) -> dict[str, dict[str, Any]]:
 def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
     """The real keys of one flow and the curl command with the first of them — sent only
     when the user asks to reveal them."""
-    from instances.endpoints import instance_webhook_context
-
     if not instance.is_deployed:
         return {"keys": [], "curl": ""}
     context = instance_webhook_context(instance)
