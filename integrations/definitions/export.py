@@ -51,11 +51,14 @@ def rows_export(rows: DefinitionRows, *, include_secrets: bool) -> dict[str, Any
         exported["endpointType"] = str(integration.endpoint_type)
     if integration.rate_limit_per_second is not None:
         exported["rateLimitPerSecond"] = integration.rate_limit_per_second
-    routing = {}
-    if integration.flow_name_field:
-        routing["flowNameField"] = integration.flow_name_field
-    if integration.external_customer_id_field:
-        routing["externalCustomerIdField"] = integration.external_customer_id_field
+    routing = {
+        key: value
+        for key, value in (
+            ("flowNameField", integration.flow_name_field),
+            ("externalCustomerIdField", integration.external_customer_id_field),
+        )
+        if value
+    }
     if routing:
         exported["routing"] = routing
     if rows.config_variables:
