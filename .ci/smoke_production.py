@@ -19,6 +19,9 @@ numbers (5 for the broker, 6 for ``REDIS_URL``), the queue (``smoke-<pid>-<broke
 RabbitMQ vhost, the ports, the data folders; all are removed on exit. Needs PostgreSQL,
 Redis and RabbitMQ running (``.ci/run`` starts them) and ``psql``/``rabbitmqctl``.
 Prints one ``PASS``/``FAIL`` line per check and ``N passed, N failed`` at the end.
+
+The checks are here; what they stand on (settings, HTTP, the process harness) is in
+``.ci/smoke/``, found on ``sys.path`` as this script's folder.
 """
 
 from __future__ import annotations
@@ -28,45 +31,26 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RUN_ID = os.getpid()
-PG_ADMIN = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"]
-PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
-REDIS_BROKER_URL = "redis://127.0.0.1:6379/5"
-REDIS_URL = "redis://127.0.0.1:6379/6"
-RABBITMQ_VHOST = f"triggerfish_smoke_{RUN_ID}"
-RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:5672/{RABBITMQ_VHOST}"
-START_SECONDS = 60.0
-RUN_SECONDS = 45.0
-STOP_SECONDS = 15.0
-# Variables that would point the product at a developer's or CI's own configuration.
-CONFIG_VARIABLES = (
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "REDIS_URL",
-    "BASE_URL",
-    "SECRET_KEY",
-    "RESULTS_STORAGE",
-    "TRIGGERFISH_DATA_DIR",
-    "TRIGGERFISH_SECRETS_KEY",
-    "TRIGGERFISH_COMPONENTS",
-    "CELERY_TASK_DEFAULT_QUEUE",
-    "CELERY_BEAT_SCHEDULER",
-    "DJANGO_SETTINGS_MODULE",
-    "PYTHONPATH",
-    "VIRTUAL_ENV",
+from smoke.base import (
+    CONFIG_VARIABLES,
+    PG_ADMIN,
+    PG_URL,
+    RABBITMQ_URL,
+    REDIS_BROKER_URL,
+    REDIS_URL,
+    ROOT,
+    RUN_ID,
+    SmokeFailure,
 )
+from smoke.harness import Harness
+from smoke.web import Api, free_port, http, wait_until
 
 DEFINITION = """\
 name: Production Smoke
@@ -88,41 +72,7 @@ flows:
 """
 
 
-class SmokeFailure(Exception):
-    pass
-
-
-class Smoke:
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.venv = work / "venv"
-        self.python = self.venv / "bin" / "python"
-        self.processes: list[tuple[str, subprocess.Popen, Path]] = []
-        self.databases: list[str] = []
-        self.vhost_created = False
-        self.passed = 0
-        self.failed = 0
-
-    # -- reporting -------------------------------------------------------------------
-
-    def check(self, label: str, step: Callable[[], str]) -> bool:
-        started = time.monotonic()
-        try:
-            detail = step()
-        except (SmokeFailure, subprocess.CalledProcessError, OSError, KeyError) as error:
-            self.failed += 1
-            print(f"FAIL {label}: {error}", flush=True)
-            self.print_logs()
-            return False
-        self.passed += 1
-        print(f"PASS {label}: {detail} ({time.monotonic() - started:.1f} s)", flush=True)
-        return True
-
-    def print_logs(self) -> None:
-        for name, _, log in self.processes:
-            lines = log.read_text(errors="replace").splitlines()[-40:]
-            print(f"--- last lines of {name} ({log})", *lines, sep="\n", flush=True)
-
+class Smoke(Harness):
     # -- install ----------------------------------------------------------------------
 
     def install(self) -> str:
@@ -326,158 +276,6 @@ class Smoke:
         finally:
             self.stop_all()
             self.drop_databases()
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def manage(self, arguments: list[str], env: dict[str, str]) -> str:
-        result = subprocess.run(
-            [str(self.python), "manage.py", *arguments],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        if result.returncode != 0:
-            command = " ".join(arguments)
-            raise SmokeFailure(
-                f"manage.py {command} exited {result.returncode}:\n{result.stderr[-3000:]}"
-            )
-        return result.stdout
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Path:
-        log = self.work / f"{name.replace(' ', '_').strip('()')}.log"
-        with log.open("w") as output:
-            # Its own session: stopping it reaches gunicorn's and prefork's children too.
-            process = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes.append((name, process, log))
-        return log
-
-    def running(self) -> bool:
-        """True while every started process runs; SmokeFailure naming those that exited."""
-        dead = [
-            f"{name} (exit {process.returncode})"
-            for name, process, _ in self.processes
-            if process.poll() is not None
-        ]
-        if dead:
-            raise SmokeFailure(f"exited: {', '.join(dead)}")
-        return True
-
-    def stop_all(self) -> None:
-        for _, process, _ in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_SECONDS
-        for _, process, _ in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:  # whatever is left of its group (a prefork child)
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
-        self.processes.clear()
-
-    def drop_databases(self) -> None:
-        for database in self.databases:
-            subprocess.run(
-                [*PG_ADMIN, "-c", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
-                capture_output=True,
-            )
-        self.databases.clear()
-
-    def rabbitmq_vhost(self) -> str:
-        for command in (
-            ["add_vhost", RABBITMQ_VHOST],
-            ["set_permissions", "-p", RABBITMQ_VHOST, "guest", ".*", ".*", ".*"],
-        ):
-            subprocess.run(["rabbitmqctl", "-q", *command], check=True, capture_output=True)
-        self.vhost_created = True
-        return f"vhost {RABBITMQ_VHOST}"
-
-    def remove_rabbitmq_vhost(self) -> None:
-        if self.vhost_created:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "delete_vhost", RABBITMQ_VHOST], capture_output=True
-            )
-
-
-class Api:
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url = base_url
-        self.token = token
-
-    def call(
-        self, method: str, path: str, body: Any = None, content_type: str = "application/json"
-    ) -> Any:
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        status, text = http(
-            self.base_url + path,
-            data,
-            content_type,
-            method,
-            {"Authorization": f"Bearer {self.token}"},
-        )
-        if status >= 300:
-            raise SmokeFailure(f"{method} {path} answered {status}: {text[:500]}")
-        return json.loads(text)
-
-    def wait_finished(self, execution_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-
-        def finished() -> bool:
-            found.update(self.call("GET", f"/api/v1/executions/{execution_id}"))
-            return found["status"] not in {"queued", "running"}
-
-        wait_until(finished, f"execution {execution_id} finishes", RUN_SECONDS)
-        return found
-
-
-def http(
-    url: str,
-    data: bytes | None = None,
-    content_type: str = "application/json",
-    method: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, str]:
-    # Only the loopback URLs this script builds (the server it started).
-    request = urllib.request.Request(  # noqa: S310
-        url, data=data, method=method, headers=dict(headers or {})
-    )
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0, ""
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = START_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SmokeFailure(f"timed out after {timeout:.0f} s waiting until {what}")
-        time.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> int:
