@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from core import codec
+from core.media_types import content_type_media_type, media_type_is_text_like
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +34,6 @@ HOP_BY_HOP_HEADERS = {
     "transfer-encoding",
     "upgrade",
     "content-length",
-}
-TEXT_LIKE_TYPES = {
-    "application/json",
-    "application/xml",
-    "application/javascript",
-    "application/ecmascript",
-    "application/x-www-form-urlencoded",
-    "application/yaml",
-    "application/x-yaml",
-    "application/graphql",
-    "application/x-ndjson",
 }
 # What a WSGI server sends as a header (RFC 9110 5.6.2 token names; values without control
 # characters): gunicorn answers 500 for anything else, after the run has succeeded.
@@ -105,13 +95,7 @@ def body_bytes(data: Any) -> tuple[bytes, str]:
 
 def content_type_is_text_like(content_type: str) -> bool:
     """JSON, text, XML and their relatives: what may be answered directly (SPEC §3)."""
-    main = content_type.split(";", 1)[0].strip().lower()
-    return (
-        main.startswith("text/")
-        or main in TEXT_LIKE_TYPES
-        or main.endswith("+json")
-        or main.endswith("+xml")
-    )
+    return media_type_is_text_like(content_type_media_type(content_type))
 
 
 def _status(value: Any) -> int:
