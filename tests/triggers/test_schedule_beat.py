@@ -22,6 +22,7 @@ from django_celery_beat.models import PeriodicTask
 from config.settings.env import DATA_DIR
 from core.processes import beat_command
 from executions.models import Execution, ExecutionStatus, TriggerKind
+from tests.fixtures.schedules import one_flow_definition
 from tests.fixtures.worker import (
     ROOT,
     WorkerProcess,
@@ -30,7 +31,6 @@ from tests.fixtures.worker import (
     wait_for_execution,
     worker_start,
 )
-from tests.fixtures.schedules import one_flow_definition
 from triggers.schedules.periodic_tasks import instance_periodic_tasks
 
 READY_SECONDS = 60.0
