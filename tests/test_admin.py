@@ -4,6 +4,7 @@ like the importer; lifecycle actions and replay work; lists do not query per row
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from executions.models import Execution, TriggerKind
@@ -246,8 +247,6 @@ def test_execution_filter_with_a_bad_instance_id_is_empty_not_500(client, staff_
 
 
 def test_instance_page_shows_schedules_with_their_next_runs(client, staff_user, objects):
-    import time_machine
-
     client.force_login(staff_user)
     url = reverse("admin:instances_instance_change", args=[objects["instance"].pk])
     with time_machine.travel("2026-03-06 12:01:00+00:00", tick=False):

@@ -4,6 +4,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.services import api_token_create
+from executions.models import TriggerKind
+from executions.services import execution_create
 
 
 def _client_for(user) -> APIClient:
@@ -30,9 +32,6 @@ def api_b(user_b) -> APIClient:
 @pytest.fixture
 def world(make_integration, make_instance, customer_a, customer_b):
     """One integration deployed to customer A and to customer B, one webhook run each."""
-    from executions.models import TriggerKind
-    from executions.services import execution_create
-
     integration = make_integration()
     instance_a = make_instance(integration, customer=customer_a, name="A main")
     instance_b = make_instance(integration, customer=customer_b, name="B main")

@@ -6,6 +6,7 @@ import pytest
 
 from executions.models import Execution
 from executions.retries import execution_retry_schedule
+from executions.services import execution_create
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,6 @@ def test_a_running_execution_is_not_canceled(staff_api, world):
 def test_cancel_queued_of_an_instance_and_of_one_flow(staff_api, world):
     instance = world["instance_a"]
     flow = instance.integration.flows.get(name="Echo")
-    from executions.services import execution_create
 
     more = execution_create(instance=instance, flow=flow, trigger_kind="manual", payload={})
     other_instance_row = world["execution_b"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 
-from executions.models import Execution
+from executions.models import Execution, TriggerKind
+from executions.runner import execution_run
+from executions.services import execution_create
 from instances.models import ApiKey, Instance
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +110,6 @@ def test_customer_users_can_be_created_by_staff(staff_api, customer_a, client):
         format="json",
     )
     assert response.status_code == 201
-    from django.contrib.auth import get_user_model
 
     carol = get_user_model().objects.get(username="carol")
     assert carol.customer_membership.customer == customer_a
@@ -237,10 +239,6 @@ def test_schema_and_docs_are_public(client):
 
 
 def test_result_endpoint_answers_like_a_sync_caller(staff_api, world):
-    from executions.models import TriggerKind
-    from executions.runner import execution_run
-    from executions.services import execution_create
-
     instance = world["instance_a"]
     execution = execution_create(
         instance=instance,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -21,9 +23,6 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 def _keep_test_connection_open():
     """Requests go straight into the WSGI app, in this process and this test's
     transaction; like Django's test client, keep the request signals from closing it."""
-    from django.core import signals
-    from django.db import close_old_connections
-
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     yield

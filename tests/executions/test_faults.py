@@ -24,11 +24,12 @@ from executions.models import Execution
 from executions.recovery import executions_fail_lost
 from executions.runner import execution_run
 from executions.services import execution_create
+from executions.tasks import run_execution
 from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.live_server import free_port
 from tests.fixtures.services import service_unavailable
-from tests.fixtures.worker import wait_for_execution, worker_start
+from tests.fixtures.worker import database_url, wait_for_execution, worker_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,8 +134,6 @@ def test_a_worker_killed_mid_step_is_failed_with_the_reason_and_its_retry_comple
     celery_session_queue,
     django_db_blocker,
 ):
-    from executions.tasks import run_execution
-
     http_peer.respond("/plan", json={"seconds": 60})
     steps = [
         {"name": "Plan", "action": "http.request", "inputs": {"url": http_peer.url("/plan")}},
@@ -310,8 +309,6 @@ class TcpProxy:
 def cuttable_database(tmp_path, django_db_blocker) -> Iterator[tuple[str, Callable, Callable]]:
     """A DATABASE_URL for a web server naming the test database through something the test
     can cut: a TCP proxy to PostgreSQL, or a symlink to the SQLite file."""
-    from tests.fixtures.worker import database_url
-
     settings_dict = connection.settings_dict
     if connection.vendor == "postgresql":
         proxy = TcpProxy(

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from core import codec
-from executions.results import execution_final_result, result_storage_key, step_result_load
+from executions.models import Execution
+from executions.results import (
+    execution_final_result,
+    result_object_find,
+    result_storage_key,
+    step_result_load,
+)
 from executions.runner import execution_run
 from tests.fixtures.executions import execution_make
 
@@ -101,9 +107,6 @@ def test_result_exactly_at_the_limit_stays_inline(settings):
 def test_the_runner_stores_the_result_object_only_when_no_direct_answer_can_carry_it(
     settings, data, stored
 ):
-    from executions.models import Execution
-    from executions.results import result_object_find
-
     settings.TRIGGERFISH_SYNC_DIRECT_MAX_BYTES = 1024
     execution = execution_make(steps=[("Reply", "flow.return", {"data": data})])
     Execution.objects.filter(pk=execution.pk).update(synchronous=True)

@@ -12,12 +12,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from config.celery import app
 from executions.models import Execution, StepResult, results_storage
 from executions.notify import execution_finished_notify, notify_markers_prune
 from executions.results import result_object_find, result_object_key
 from executions.retention import execution_results_prune, execution_results_pruned
 from executions.runner import execution_run
 from tests.fixtures.executions import execution_make
+from triggers.sync.wait import finished_response
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +30,6 @@ def redirect_answered(execution: Execution) -> None:
     """What a synchronous caller answered by redirect leaves behind: the final result
     object, which the web side writes for a small result (the runner stores only large
     ones)."""
-    from triggers.sync.wait import finished_response
-
     response = finished_response(Execution.objects.get(pk=execution.pk), prefer_direct=False)
     assert response.status_code == 303
 
@@ -125,8 +125,6 @@ def test_old_notify_markers_are_pruned_and_recent_ones_kept(settings):
 
 
 def test_the_prune_task_is_scheduled_and_registered():
-    from config.celery import app
-
     entry = django_settings.CELERY_BEAT_SCHEDULE["prune-results"]
     assert entry["task"] == "executions.prune_results"
     app.loader.import_default_modules()

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from executions.models import Execution, ExecutionLog, StepResult
 from executions.results import execution_final_result, execution_stopped_early
@@ -295,8 +296,6 @@ def test_concurrent_deliveries_run_the_steps_once():
 
 
 def test_the_opening_line_is_saved_with_the_runs_next_write_and_keeps_its_time():
-    from django.test.utils import CaptureQueriesContext
-
     execution = execution_make(steps=[("Reply", "flow.return", {"data": 1})])
     with CaptureQueriesContext(connection) as captured:
         run(execution)

@@ -10,8 +10,10 @@ import sys
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from instances.models import CustomerUser
+from tests.fixtures.worker import ROOT, database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +52,6 @@ def test_create_customer_user_refuses_bad_input(customer_a, args, message):
 def test_create_customer_user_without_a_terminal_generates_and_prints_a_password(
     customer_a, client
 ):
-    from django.db import connection
-
-    from tests.fixtures.worker import ROOT, database_url
-
     result = subprocess.run(
         [sys.executable, "manage.py", "create_customer_user", "erin", "acme"],
         cwd=ROOT,

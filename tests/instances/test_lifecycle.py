@@ -7,6 +7,9 @@ import re
 import pytest
 
 from executions.models import Execution, TriggerKind
+from executions.results import execution_final_result
+from executions.runner import execution_run
+from instances.endpoints import instance_webhook_context
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Endpoint, Instance
@@ -173,9 +176,6 @@ def test_api_key_for_unknown_flow_is_refused(make_integration, make_instance):
 
 
 def test_remove_flow_still_sees_the_urls_when_it_runs(make_integration, make_instance):
-    from executions.results import execution_final_result
-    from executions.runner import execution_run
-
     instance = make_instance(make_integration(TWO_FLOWS_AND_HOOKS))
     urls = instance_webhook_urls(instance)
     (removal,) = instance_remove(instance=instance)
@@ -186,6 +186,4 @@ def test_remove_flow_still_sees_the_urls_when_it_runs(make_integration, make_ins
 
 
 def instance_webhook_urls(instance) -> dict[str, str]:
-    from instances.endpoints import instance_webhook_context
-
     return instance_webhook_context(instance)["webhookUrls"]

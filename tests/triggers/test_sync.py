@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from executions.models import Execution
+from executions.results import result_object_find
 from tests.fixtures.sync import sync_step as step
 from tests.fixtures.worker import wait_for_execution
 
@@ -149,8 +150,6 @@ def test_prefer_direct_answers_text_like_results_in_the_body(backend, sync_flow,
 def test_a_small_result_answered_directly_is_never_written_to_the_results_storage(
     backend, sync_flow, client
 ):
-    from executions.results import result_object_find
-
     url = sync_flow([step("flow.return", data={"ok": True})])
     direct = client.post(url, headers={"triggerfish-prefer-direct-sync-response": "true"})
     assert direct.status_code == 200 and direct.json() == {"ok": True}

@@ -9,12 +9,16 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from executions.models import Execution
 from executions.notify import execution_finish_wait, execution_finished_notify
+from executions.runner import _finish, execution_run
+from integrations.models import Flow
 from tests.fixtures.executions import execution_make
+from triggers.sync.wait import sync_respond
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,7 +107,6 @@ def test_another_executions_finish_does_not_wake_the_waiter(notify_mode):
 
 def run_and_announce_later(execution_id, delay: float) -> threading.Thread:
     """What the worker does for a synchronous execution: run it, commit, announce."""
-    from executions.runner import execution_run
 
     def work() -> None:
         time.sleep(delay)
@@ -119,9 +122,6 @@ def run_and_announce_later(execution_id, delay: float) -> threading.Thread:
 def test_a_sync_answer_comes_from_the_announced_outcome_without_reading_the_row(
     settings, require_redis, announced, monkeypatch
 ):
-    from integrations.models import Flow
-    from triggers.sync.wait import sync_respond
-
     settings.REDIS_URL = require_redis
     if not announced:  # as a runner that only says "finished" (an older one, or a file result)
         monkeypatch.setattr("executions.runner._sync_outcome", lambda *args: None)
@@ -142,10 +142,6 @@ def test_a_sync_answer_comes_from_the_announced_outcome_without_reading_the_row(
 def test_a_run_finished_by_someone_else_is_announced_without_an_outcome(settings, require_redis):
     """The runner's final update applies only to a row still running; when the row was
     canceled meanwhile, the announcement must not claim the run's own outcome."""
-    import redis
-
-    from executions.runner import _finish
-
     settings.REDIS_URL = require_redis
     execution = execution_make(steps=[])
     Execution.objects.filter(pk=execution.pk).update(synchronous=True, status="canceled")

@@ -14,6 +14,7 @@ from executions.models import Execution
 from executions.retention import execution_results_prune
 from tests.fixtures.sync import sync_step as step
 from tests.fixtures.worker import wait_for_execution
+from triggers.sync.wait import result_url_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +74,6 @@ def test_other_methods_are_405(result_path, client):
 
 def test_a_pruned_result_is_410(result_path, client):
     token = result_path.rsplit("/", 1)[1]
-    from triggers.sync.wait import result_url_verify
 
     execution = Execution.objects.get(pk=result_url_verify(token))
     Execution.objects.filter(pk=execution.pk).update(ended_at=timezone.now() - timedelta(days=31))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from tests.fixtures.services import service_unavailable
 from tests.fixtures.worker import ROOT
@@ -90,6 +91,7 @@ def chromium(django_db_setup: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     refuses ORM calls whenever it sees one; the test's own ORM calls are ordinary
     synchronous code, so the check is switched off for the browser's lifetime only.
     """
+    # Here, not at the top: playwright is a test extra, and without it these tests skip.
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -109,8 +111,6 @@ def chromium(django_db_setup: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def static_collected(settings) -> None:
     """The live server serves static files with WhiteNoise from STATIC_ROOT, which is
     filled by collectstatic, as in production."""
-    from django.core.management import call_command
-
     call_command("collectstatic", interactive=False, verbosity=0)
 
 

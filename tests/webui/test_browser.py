@@ -46,6 +46,8 @@ def test_customer_configures_deploys_and_sees_a_webhook_run(
     screenshots,
     celery_session_queue,
 ):
+    # Here, not at the top: playwright is a test extra; the chromium fixture has skipped
+    # this test by now when it is missing.
     from playwright.sync_api import expect
 
     # The deployment team created the instance; the customer configures and deploys it.
