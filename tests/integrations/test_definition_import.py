@@ -20,7 +20,7 @@ from integrations.definitions import (
 )
 from integrations.models import ConfigVariable, Flow, Integration, Step
 from integrations.secrets import hmac_settings_open
-from tests.integrations.fixtures import deftest_component  # noqa: F401 - registers "deftest"
+from tests.fixtures import definition_components  # noqa: F401 - registers "deftest"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

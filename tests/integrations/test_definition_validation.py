@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from integrations.definitions import DefinitionError, definition_validate
+from tests.fixtures import definition_components  # noqa: F401 - registers "deftest"
 from tests.fixtures.definitions import errors_of, flow, minimal, with_flow, with_trigger
-from tests.integrations.fixtures import deftest_component  # noqa: F401 - registers "deftest"
 
 BUILTIN_ACTIONS = [
     "http.request",

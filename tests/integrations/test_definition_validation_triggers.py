@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from integrations.definitions import definition_validate
+from tests.fixtures import definition_components  # noqa: F401 - registers "deftest"
 from tests.fixtures.definitions import errors_of, flow, minimal, with_trigger
-from tests.integrations.fixtures import deftest_component  # noqa: F401 - registers "deftest"
 
 
 def test_schedule_on_a_webhook_only_component_trigger_is_rejected() -> None:
