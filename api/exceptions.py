@@ -9,6 +9,8 @@ from django.core.exceptions import TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.defaults import bad_request as default_bad_request
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -68,9 +70,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 def not_found(request, exception=None):
     """404 for URLs nothing matches: JSON on the machine surfaces (API, webhooks), the
     usual page elsewhere."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
-
     if request.path.startswith(("/api/", "/trigger/", "/results/")):
         return JsonResponse({"error": "Not found."}, status=404)
     return page_not_found(request, exception)
@@ -91,9 +90,6 @@ def bad_request(request, exception=None):
 
 
 def server_error(request):
-    from django.http import JsonResponse
-    from django.views.defaults import server_error as default_server_error
-
     if request.path.startswith(("/api/", "/trigger/", "/results/")):
         return JsonResponse({"error": "Internal error."}, status=500)
     return default_server_error(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from api.models import TOKEN_PREFIX_LENGTH, ApiToken, token_digest
@@ -14,7 +14,7 @@ TOKEN_RANDOM_BYTES = 32
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, replace: bool = False) -> str:
+def api_token_create(*, user: User, replace: bool = False) -> str:
     """A new token for ``user``, returned in clear: the only time it is. With ``replace``
     the user's other tokens stop working in the same transaction."""
     if replace:

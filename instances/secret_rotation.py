@@ -46,10 +46,11 @@ def stored_secrets_reseal() -> Rotation:
         variable.default = _reseal(variable.default, context, rotation)
         variable.save(update_fields=["default"])
     for flow in Flow.objects.filter(hmac__isnull=False):
-        secret = (flow.hmac or {}).get("secret")
+        hmac_settings = flow.hmac or {}
+        secret = hmac_settings.get("secret")
         if isinstance(secret, str):
             flow.hmac = {
-                **flow.hmac,
+                **hmac_settings,
                 "secret": _reseal(secret, flow_hmac_context(flow.pk), rotation),
             }
             flow.save(update_fields=["hmac"])

@@ -13,6 +13,7 @@ import uuid
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -100,7 +101,7 @@ def object_or_404(queryset: QuerySet[ScopedModel], object_id: uuid.UUID | str) -
     id that is not a UUID is a 404."""
     try:
         return queryset.get(pk=uuid.UUID(str(object_id)))
-    except (ValueError, queryset.model.DoesNotExist) as error:
+    except (ValueError, ObjectDoesNotExist) as error:
         raise Http404("Not found.") from error
 
 

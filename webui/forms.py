@@ -33,7 +33,7 @@ from webui.schedule_picker import (
 
 PICKER_PARTS = ("type", "every", "minute", "time", "weekday", "cron", "zone")
 # Which wizard step each variable type is asked in; steps with nothing to ask are left out.
-STEP_OF_TYPE = {
+STEP_OF_TYPE: dict[str, str] = {
     ConfigVariableType.SECRET: "secrets",
     ConfigVariableType.SCHEDULE: "schedule",
 }
@@ -63,7 +63,7 @@ class VariableInput:
 
     @property
     def errors(self) -> list[str]:
-        return [message for bound in self.bound.values() for message in bound.errors]
+        return [str(message) for bound in self.bound.values() for message in bound.errors]
 
 
 @dataclass
@@ -138,6 +138,7 @@ class InstanceWizardForm(forms.Form):
         kind = variable.type
         if kind == ConfigVariableType.SCHEDULE:
             return self._schedule_fields_add(prefix, variable, current)
+        field_: forms.Field
         if kind == ConfigVariableType.BOOLEAN:
             field_ = forms.BooleanField(required=False, initial=bool(current))
         elif kind == ConfigVariableType.NUMBER:
@@ -256,7 +257,8 @@ class InstanceWizardForm(forms.Form):
         return Picker(**{k: ("" if v is None else str(v)) for k, v in values.items()})
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         values: dict[str, Any] = {}
         for item in self.inputs:
             variable, prefix = item.variable, item.prefix

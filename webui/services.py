@@ -24,6 +24,7 @@ from instances.lifecycle import instance_deploy
 from instances.models import Customer, Instance
 from instances.selectors import instance_flow_details
 from instances.services import instance_create, instance_update
+from instances.tenancy import Viewer
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.schedule_picker import fire_time_display
@@ -234,18 +235,27 @@ def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
     }
 
 
-def instance_history(instance: Instance, *, user) -> list[Execution]:
-    """The latest executions; each carries ``payload_problem``: why its stored trigger
-    payload cannot be read, or None (the row is listed either way)."""
-    executions = list(
+@dataclass(frozen=True)
+class HistoryRow:
+    execution: Execution
+    # Why the stored trigger payload cannot be read, or None (the row is listed either way).
+    payload_problem: str | None
+
+
+def instance_history(instance: Instance, *, user: Viewer) -> list[HistoryRow]:
+    """The latest executions of the instance, newest first, each with its payload problem."""
+    executions = (
         executions_for_user(user)
         .filter(instance=instance)
         .select_related("flow")
         .order_by("-created_at")[:HISTORY_LENGTH]
     )
-    for execution in executions:
-        execution.payload_problem = unreadable_message(execution.trigger_payload)
-    return executions
+    return [
+        HistoryRow(
+            execution=execution, payload_problem=unreadable_message(execution.trigger_payload)
+        )
+        for execution in executions
+    ]
 
 
 def _preview_text(value: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from executions.services import ReplayRefused, execution_replay
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause
+from instances.models import Instance
 from instances.tenancy import (
     customers_for_user,
     get_instance_for_user,
@@ -26,6 +27,7 @@ from instances.tenancy import (
     user_customer,
 )
 from integrations.config_values import ConfigValueError
+from integrations.models import Integration
 from webui import services
 from webui.forms import InstanceWizardForm
 from webui.schedule_picker import PICKER_TYPES, Picker, picker_preview
@@ -66,7 +68,9 @@ def instance_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _wizard(request: HttpRequest, *, integration, instance=None) -> HttpResponse:
+def _wizard(
+    request: HttpRequest, *, integration: Integration, instance: Instance | None = None
+) -> HttpResponse:
     staff_new = instance is None and is_staff(request.user)
     form_kwargs: dict[str, Any] = {
         "integration": integration,
@@ -80,6 +84,8 @@ def _wizard(request: HttpRequest, *, integration, instance=None) -> HttpResponse
             customer = (
                 form.chosen_customer if staff_new else (instance.customer if instance else None)
             ) or user_customer(request.user)
+            if customer is None:  # neither staff nor a customer's user: nothing is theirs
+                raise Http404("Not found.")
             try:
                 saved = services.wizard_save(
                     integration=integration,
