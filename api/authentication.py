@@ -12,7 +12,7 @@ class BearerTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         # One indexed query (the digest is unique), with the user's customer membership
-        # joined in: every tenant-scoped queryset asks for it (api/tenancy.py).
+        # joined in: every tenant-scoped queryset asks for it (instances/tenancy.py).
         try:
             token = ApiToken.objects.select_related(
                 "user", "user__customer_membership__customer"

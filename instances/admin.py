@@ -7,6 +7,7 @@ editing rows, so the admin does exactly what the API does.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -56,11 +57,15 @@ class ApiKeyInline(admin.TabularInline):
         return masked(obj.key)
 
 
-def _lifecycle_action(name: str, operation, verb: str, description: str):
+def _lifecycle_action(
+    name: str, operation: Callable[..., object], verb: str, description: str
+) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[Instance]], None]:
     """An admin action running one lifecycle service per selected instance; each
     instance's refusal (state, config values) is reported on its own."""
 
-    def run(modeladmin, request, queryset) -> None:
+    def run(
+        modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]
+    ) -> None:
         done = 0
         for instance in queryset:
             try:

@@ -35,8 +35,8 @@ from triggers.webhooks.verification import TriggerRefused, trigger_context, trig
 
 logger = logging.getLogger(__name__)
 
-# Who asked for a lifecycle change: a signed-in user of the API, wizard or admin, or
-# nobody (a management command, the demo, a test). Not used yet beyond being accepted.
+# Who asked for a lifecycle change: request.user of the API, the wizard or the admin, or
+# nobody (a management command, the demo, a test). Callers say it; nothing records it yet.
 Actor = AbstractBaseUser | AnonymousUser | None
 
 
