@@ -35,7 +35,7 @@ from instances.errors import InstanceStateError
 from instances.tenancy import scoped_to_user
 from triggers.sync.answers import error_response, result_response
 
-# What a result URL serves is the flow's choice (triggers.sync.answers.result_render): JSON by
+# What a result URL serves is the flow's choice (executions.rendering.result_render): JSON by
 # default, text, bytes, or any content type the result names.
 _RESULT_BODIES = {
     (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="The result."),
