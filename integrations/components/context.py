@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from integrations.components.registry import Action, Input
+from integrations.components.registry import Action, Input, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -172,8 +172,9 @@ def _coerce(declared: Input, value: Any) -> Any:
     raise InputError(f"Input '{declared.name}' has unknown type {kind!r}")
 
 
-def action_inputs_prepare(*, action: Action, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Check resolved ``inputs`` against the action's declared inputs.
+def action_inputs_prepare(*, action: Action | Trigger, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Check resolved ``inputs`` against the declared inputs of an action (or of a component
+    trigger, whose settings are checked the same way).
 
     ``None`` counts as not given, so ``contentType: "{{ trigger.x }}"`` resolving to null
     falls back to the default. Actions that declare no inputs take what they are given.
