@@ -11,7 +11,6 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.sync",
     "tests.fixtures.secrets",
-    "tests.fixtures.wizard",
 ]
 
 

@@ -16,7 +16,7 @@ from executions.runner import execution_run
 from executions.services import execution_create
 from instances.models import Customer
 from instances.services import api_key_add
-from tests.api.conftest import _client_for
+from tests.fixtures.api import api_client_for
 from tests.fixtures.domain import definition
 from tests.fixtures.queries import (
     activity_written_before_each_measure,  # noqa: F401 - autouse
@@ -59,7 +59,7 @@ API_LISTS = [
 def test_api_lists_do_not_query_per_row(
     request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
 ):
-    api = _client_for(request.getfixturevalue(persona))
+    api = api_client_for(request.getfixturevalue(persona))
     _add_world(make_integration, make_instance, customer_a, 0)
     single = {}
     for url in API_LISTS:
@@ -82,7 +82,7 @@ def test_api_lists_do_not_query_per_row(
 
 
 def test_a_customer_users_membership_comes_with_its_token(request, user_a, customer_a):
-    api = _client_for(user_a)
+    api = api_client_for(user_a)
     with CaptureQueriesContext(connection) as captured:
         response = api.get("/api/v1/customers/")
     assert response.status_code == 200
@@ -174,7 +174,7 @@ def _integration_with(make_integration, *, name: str, flows: int, variables: int
 def test_integration_detail_does_not_query_per_flow_or_variable(
     request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
 ):
-    api = _client_for(request.getfixturevalue(persona))
+    api = api_client_for(request.getfixturevalue(persona))
     small = _integration_with(make_integration, name="Small", flows=1, variables=1)
     large = _integration_with(make_integration, name="Large", flows=6, variables=5)
     for integration in (small, large):  # a customer's user sees what its instances run
@@ -195,7 +195,7 @@ def test_integration_detail_does_not_query_per_flow_or_variable(
 def test_instance_detail_does_not_query_per_flow_or_api_key(
     request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
 ):
-    api = _client_for(request.getfixturevalue(persona))
+    api = api_client_for(request.getfixturevalue(persona))
     small = make_instance(
         _integration_with(make_integration, name="Small", flows=1, variables=1),
         customer=customer_a,
@@ -250,7 +250,7 @@ def _execution_run_for(make_integration, make_instance, customer, *, name: str, 
 def test_execution_detail_does_not_query_per_step_or_log_line(
     request, persona, make_integration, make_instance, customer_a, django_assert_max_num_queries
 ):
-    api = _client_for(request.getfixturevalue(persona))
+    api = api_client_for(request.getfixturevalue(persona))
     small = _execution_run_for(make_integration, make_instance, customer_a, name="Small", logs=0)
     large = _execution_run_for(make_integration, make_instance, customer_a, name="Large", logs=9)
 

@@ -3,30 +3,24 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from api.services import api_token_create
 from executions.models import TriggerKind
 from executions.services import execution_create
-
-
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user)}")
-    return client
+from tests.fixtures.api import api_client_for
 
 
 @pytest.fixture
 def staff_api(staff_user) -> APIClient:
-    return _client_for(staff_user)
+    return api_client_for(staff_user)
 
 
 @pytest.fixture
 def api_a(user_a) -> APIClient:
-    return _client_for(user_a)
+    return api_client_for(user_a)
 
 
 @pytest.fixture
 def api_b(user_b) -> APIClient:
-    return _client_for(user_b)
+    return api_client_for(user_b)
 
 
 @pytest.fixture

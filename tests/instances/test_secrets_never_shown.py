@@ -9,7 +9,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.api.conftest import _client_for
+from tests.fixtures.api import api_client_for
 from tests.fixtures.secrets import (
     CLEAR,
     DEFAULT_SECRET,
@@ -27,7 +27,7 @@ def test_the_api_definition_shows_no_secret_default_nor_literal_signing_secret(
 ):
     integration, _ = vault
     for user in (user_a, staff_user):
-        response = _client_for(user).get(f"/api/v1/integrations/{integration.pk}")
+        response = api_client_for(user).get(f"/api/v1/integrations/{integration.pk}")
         assert response.status_code == 200
         text = response.content.decode()
         for secret in CLEAR:

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from instances.services import instance_create
 from tests.fixtures.services import service_unavailable
+from tests.fixtures.wizard import SECRET
 from tests.fixtures.worker import ROOT
 
 CHROMIUM = os.environ.get("TRIGGERFISH_CHROMIUM", "/usr/bin/chromium")
@@ -81,6 +83,16 @@ ORDERS_DEFINITION: dict[str, Any] = {
 @pytest.fixture
 def orders_integration(make_integration):
     return make_integration(ORDERS_DEFINITION)
+
+
+@pytest.fixture
+def orders_instance(orders_integration, customer_a):
+    return instance_create(
+        integration=orders_integration,
+        customer=customer_a,
+        name="Webshop orders",
+        config_values={"Shop Secret": SECRET},
+    )
 
 
 @pytest.fixture

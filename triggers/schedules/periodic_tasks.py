@@ -191,7 +191,7 @@ def instance_periodic_tasks(instance_id: uuid.UUID | str) -> dict[str, PeriodicT
 def instance_schedules_sync(*, instance: Instance) -> list[PeriodicTask]:
     """Make the instance's periodic tasks match its state and its flows' schedules;
     returns the tasks that exist afterwards. Idempotent: called after deploy, pause,
-    enable, remove and config value updates (instances.services)."""
+    enable, remove and config value updates (instances.lifecycle)."""
     instance = Instance.objects.select_related("customer", "integration").get(pk=instance.pk)
     wanted: dict[str, tuple[Flow, dict]] = {}
     if instance.is_deployed:
