@@ -17,16 +17,11 @@ from django.utils.html import format_html, format_html_join
 
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
-from instances.models import ApiKey, Customer, CustomerUser, Instance
+from instances.models import ApiKey, Customer, CustomerUser, Instance, api_key_masked
 from instances.selectors import instance_flow_details
 from instances.services import api_key_add
 from integrations.config_values import ConfigValueError
 from integrations.schedules import schedule_describe
-
-
-def masked(key: str) -> str:
-    """An API key as the admin shows it: its last four characters tell keys apart."""
-    return f"••••{key[-4:]}"
 
 
 class CustomerUserInline(admin.TabularInline):
@@ -54,7 +49,7 @@ class ApiKeyInline(admin.TabularInline):
 
     @admin.display(description="Key")
     def masked_key(self, obj: ApiKey) -> str:
-        return masked(obj.key)
+        return api_key_masked(obj.key)
 
 
 def _lifecycle_action(
@@ -220,4 +215,4 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="Key")
     def masked_key(self, obj: ApiKey) -> str:
         # Secrets never appear whole in the admin.
-        return masked(obj.key) if obj.key else "—"
+        return api_key_masked(obj.key) if obj.key else "—"

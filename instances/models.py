@@ -56,6 +56,12 @@ class InstanceQuerySet(models.QuerySet):
 SECRET_MASK = "••••••"  # noqa: S105 - a mask, not a secret
 
 
+def api_key_masked(key: str) -> str:
+    """An API key as every surface shows it before it is revealed: the mask and the last
+    four characters, which tell an instance's keys apart."""
+    return f"{SECRET_MASK}{key[-4:]}"
+
+
 class Instance(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="instances")

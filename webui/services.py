@@ -21,7 +21,7 @@ from executions.models import Execution, StepResult
 from executions.results import step_result_load
 from instances.endpoints import instance_webhook_context
 from instances.lifecycle import instance_deploy
-from instances.models import Customer, Instance
+from instances.models import Customer, Instance, api_key_masked
 from instances.selectors import instance_flow_details
 from instances.services import instance_create, instance_update
 from instances.tenancy import Viewer
@@ -32,8 +32,6 @@ from webui.tenancy import executions_for_user
 
 HISTORY_LENGTH = 25
 RESULT_PREVIEW_CHARACTERS = 20_000
-# API keys on the wizard page: the last four characters tell keys apart.
-KEY_MASK = "••••••••"
 
 
 @transaction.atomic
@@ -60,10 +58,6 @@ def wizard_save(
         instance_deploy(instance=instance)
         instance.refresh_from_db()
     return instance
-
-
-def key_mask(key: str) -> str:
-    return f"{KEY_MASK}{key[-4:]}"
 
 
 SAMPLE_BODY = '{"hello": "world"}'
@@ -182,13 +176,13 @@ def instance_flows(instance: Instance) -> list[FlowView]:
             name=detail.name,
             trigger_type=detail.trigger_type,
             webhook_url=detail.webhook_url,
-            api_key_masks=[key_mask(key) for key in keys],
+            api_key_masks=[api_key_masked(key) for key in keys],
             signature_note=signature_note(signing.get(detail.name)),
         )
         if view.webhook_url:
             view.curl_masked = curl_command(
                 view.webhook_url,
-                api_key=key_mask(keys[0]) if keys else None,
+                api_key=api_key_masked(keys[0]) if keys else None,
                 hmac_settings=signing.get(detail.name),
             )
         if detail.schedule:
