@@ -3,7 +3,7 @@
 from .env import BASE_DIR, env_str
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ops.admin_apps.TriggerfishAdminConfig",  # django.contrib.admin with ops.admin_site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
