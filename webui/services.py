@@ -3,7 +3,7 @@
 Saving goes through ``instances.services`` (the same checks as the API and the admin);
 what an instance page shows comes from the read the API and the admin share
 (``instances.selectors``: webhook URLs, keys, schedules and next runs), so the surfaces
-cannot disagree.
+cannot disagree. The execution history, filtered and paged: ``webui.history``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from core.codec import UndecodablePayload, unreadable_message
+from core.codec import UndecodablePayload
 from executions.models import Execution, StepResult
 from executions.results import step_result_load
 from instances.endpoints import instance_webhook_context
@@ -24,13 +24,10 @@ from instances.lifecycle import instance_deploy
 from instances.models import Customer, Instance, api_key_masked
 from instances.selectors import instance_flow_details
 from instances.services import instance_create, instance_update
-from instances.tenancy import Viewer
 from integrations.models import Integration, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.schedule_picker import fire_time_display
-from webui.tenancy import executions_for_user
 
-HISTORY_LENGTH = 25
 RESULT_PREVIEW_CHARACTERS = 20_000
 
 
@@ -227,29 +224,6 @@ def instance_flow_secrets(instance: Instance, flow_name: str) -> dict[str, Any]:
         if url
         else "",
     }
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    execution: Execution
-    # Why the stored trigger payload cannot be read, or None (the row is listed either way).
-    payload_problem: str | None
-
-
-def instance_history(instance: Instance, *, user: Viewer) -> list[HistoryRow]:
-    """The latest executions of the instance, newest first, each with its payload problem."""
-    executions = (
-        executions_for_user(user)
-        .filter(instance=instance)
-        .select_related("flow")
-        .order_by("-created_at")[:HISTORY_LENGTH]
-    )
-    return [
-        HistoryRow(
-            execution=execution, payload_problem=unreadable_message(execution.trigger_payload)
-        )
-        for execution in executions
-    ]
 
 
 def _preview_text(value: Any) -> str:

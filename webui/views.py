@@ -30,6 +30,7 @@ from integrations.config_values import ConfigValueError
 from integrations.models import Integration
 from webui import services
 from webui.forms import InstanceWizardForm
+from webui.history import STATUS_CHOICES, HistoryPage, history_page
 from webui.schedule_picker import PICKER_TYPES, Picker, picker_preview
 from webui.tenancy import get_execution_for_user
 
@@ -140,32 +141,44 @@ def instance_configure(request: HttpRequest, instance_id: str) -> HttpResponse:
     return _wizard(request, integration=instance.integration, instance=instance)
 
 
+def _history_status(history: HistoryPage) -> int:
+    return 400 if history.problems else 200
+
+
 @wizard_view
 def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
     instance = get_instance_for_user(request.user, instance_id)
+    history = history_page(instance, user=request.user, params=request.GET)
     return render(
         request,
         "webui/instance_detail.html",
         {
             "instance": instance,
             "flows": services.instance_flows(instance),
-            "executions": services.instance_history(instance, user=request.user),
+            "history": history,
+            "status_choices": STATUS_CHOICES,
         },
+        status=_history_status(history),
     )
 
 
 @wizard_view
 @require_GET
 def instance_history(request: HttpRequest, instance_id: str) -> HttpResponse:
-    """The history table alone, which the instance page refreshes while it is open."""
+    """The history as a page of its own; with ``?fragment=1`` only its table and pager,
+    which the instance and history pages fetch to refresh themselves while open."""
     instance = get_instance_for_user(request.user, instance_id)
+    history = history_page(instance, user=request.user, params=request.GET)
+    fragment = request.GET.get("fragment") == "1"
     return render(
         request,
-        "webui/_history.html",
+        "webui/_history.html" if fragment else "webui/instance_history.html",
         {
             "instance": instance,
-            "executions": services.instance_history(instance, user=request.user),
+            "history": history,
+            "status_choices": STATUS_CHOICES,
         },
+        status=_history_status(history),
     )
 
 

@@ -288,6 +288,7 @@
       });
     });
     document.querySelectorAll("[data-copy]").forEach(setUpCopy);
-    document.querySelectorAll("[data-history]").forEach(setUpHistory);
+    // Only the first page refreshes itself: an older page stays as the user is reading it.
+    document.querySelectorAll("[data-history][data-history-url]").forEach(setUpHistory);
   });
 })();
