@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from core.codec import UndecodablePayload, unreadable_message
@@ -19,6 +22,7 @@ from executions.models import Execution, ExecutionLog, StepResult
 from executions.queues import executions_cancel_queued_rows
 from executions.rendering import rendered_headers_sendable, result_answer
 from executions.results import execution_final_result
+from executions.selectors import elapsed, elapsed_display, executions_listed
 from executions.services import ReplayRefused, execution_replay
 from instances.errors import InstanceStateError
 from instances.models import Instance
@@ -44,6 +48,23 @@ def _preview(value: Any, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + "\n…"
 
 
+def _moment(value: datetime | None, empty: str = "—", *, narrow: bool = False) -> str:
+    """A time to the second in the user's zone (Django's current time zone), the zone
+    and the exact instant in the tooltip; ``narrow`` puts the time under the date."""
+    if value is None:
+        return empty
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{} ({})">{}{}{}</time>',
+        value.isoformat(),
+        local.isoformat(),
+        timezone.get_current_timezone_name(),
+        local.strftime("%Y-%m-%d"),
+        format_html("<br>") if narrow else " ",
+        local.strftime("%H:%M:%S"),
+    )
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -60,14 +81,22 @@ class StepResultInline(ReadOnlyInline):
     fields = (
         "position",
         "name",
-        "action",
         "status",
-        "started_at",
-        "ended_at",
+        "duration",  # beside the status, so a phone shows it without scrolling the table
+        "started",
+        "action",
         "result_preview",
         "error",
     )
     readonly_fields = fields
+
+    @admin.display(description="Started")
+    def started(self, obj: StepResult) -> str:
+        return _moment(obj.started_at)
+
+    @admin.display(description="Duration")
+    def duration(self, obj: StepResult) -> str:
+        return elapsed_display(elapsed(obj.started_at, obj.ended_at))
 
     @admin.display(description="Result")
     def result_preview(self, obj: StepResult) -> str:
@@ -78,8 +107,12 @@ class StepResultInline(ReadOnlyInline):
 
 class ExecutionLogInline(ReadOnlyInline):
     model = ExecutionLog
-    fields = ("created_at", "level", "step_name", "message")
+    fields = ("logged", "level", "step_name", "message")
     readonly_fields = fields
+
+    @admin.display(description="Logged")
+    def logged(self, obj: ExecutionLog) -> str:
+        return _moment(obj.created_at)
 
 
 @admin.action(description="Replay selected executions")
@@ -132,23 +165,34 @@ class InstanceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExecutionChangeList(ChangeList):
+    """The page of rows is read with the list's columns only; actions, the detail and
+    delete still get whole rows."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        self.queryset = executions_listed(self.queryset)
+        super().get_results(request)
+
+
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
+    # Short columns first, so status, trigger and start fit a 1280 px screen.
     list_display = (
-        "id",
-        "flow",
-        "instance",
-        "customer",
-        "status",
-        "trigger_kind",
-        "created_at",
-        "payload_state",
+        "short_id",
+        "status_badge",
+        "trigger",
+        "instance_name",
+        "flow_name",
+        "started",
+        "duration",
     )
-    list_select_related = ("flow", "instance__customer", "customer")
+    list_display_links = ("short_id",)
     list_filter = (
         "status",
         "trigger_kind",
         "refused_at_trigger",
+        ("integration", admin.RelatedOnlyFieldListFilter),
+        ("customer", admin.RelatedOnlyFieldListFilter),
         InstanceFilter,
         ("flow__name", admin.AllValuesFieldListFilter),
         "created_at",
@@ -172,12 +216,13 @@ class ExecutionAdmin(admin.ModelAdmin):
         "replays_list",
         "attempt",
         "retry_of",
-        "not_before",
+        "not_before_moment",
         "dedupe_id",
-        "heartbeat_at",
-        "created_at",
-        "started_at",
-        "ended_at",
+        "heartbeat",
+        "created",
+        "started_full",
+        "ended",
+        "duration",
         "error",
         "result_link",
         "payload_preview",
@@ -191,15 +236,81 @@ class ExecutionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_changelist(self, request, **kwargs):
+        return ExecutionChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"time_zone_name": timezone.get_current_timezone_name(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Payload")
-    def payload_state(self, obj: Execution) -> str:
-        return unreadable_message(obj.trigger_payload) or "—"
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, obj: Execution) -> str:
+        return format_html('<code title="{}">{}</code>', obj.id, obj.id.hex[:8])
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Execution) -> str:
+        problem = unreadable_message(obj.trigger_payload)
+        return format_html(
+            '<span class="tf-badge tf-badge-{}">{}</span>{}',
+            obj.status,
+            obj.get_status_display(),
+            format_html('<br><small class="tf-problem">{}</small>', problem) if problem else "",
+        )
+
+    @admin.display(description="Trigger", ordering="trigger_kind")
+    def trigger(self, obj: Execution) -> str:
+        refused = " (refused)" if obj.refused_at_trigger else ""
+        return f"{obj.get_trigger_kind_display()}{refused}"
+
+    @admin.display(description="Instance", ordering="instance__name")
+    def instance_name(self, obj: Execution) -> str:
+        return format_html(
+            '{}<br><small class="tf-muted">{}</small>',
+            obj.instance.name,
+            obj.instance.customer.name,
+        )
+
+    @admin.display(description="Flow", ordering="flow__name")
+    def flow_name(self, obj: Execution) -> str:
+        return obj.flow.name
+
+    @admin.display(description="Not before")
+    def not_before_moment(self, obj: Execution) -> str:
+        return _moment(obj.not_before)
+
+    @admin.display(description="Heartbeat")
+    def heartbeat(self, obj: Execution) -> str:
+        return _moment(obj.heartbeat_at)
+
+    @admin.display(description="Created")
+    def created(self, obj: Execution) -> str:
+        return _moment(obj.created_at)
+
+    @admin.display(description="Started", ordering="started_at")
+    def started(self, obj: Execution) -> str:
+        return _moment(obj.started_at, "not started", narrow=True)
+
+    @admin.display(description="Started")
+    def started_full(self, obj: Execution) -> str:
+        return _moment(obj.started_at, "not started")
+
+    @admin.display(description="Ended")
+    def ended(self, obj: Execution) -> str:
+        return _moment(obj.ended_at, "not ended")
+
+    @admin.display(description="Duration")
+    def duration(self, obj: Execution) -> str:
+        """Ended minus started; a run still going says how long so far."""
+        shown = elapsed_display(elapsed(obj.started_at, obj.ended_at))
+        if obj.started_at and obj.ended_at is None:
+            return format_html('{}<br><small class="tf-muted">so far</small>', shown)
+        return shown
 
     @admin.display(description="Trigger payload")
     def payload_preview(self, obj: Execution) -> str:

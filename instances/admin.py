@@ -11,8 +11,10 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from instances.errors import InstanceStateError
@@ -115,6 +117,53 @@ class InstanceAdmin(admin.ModelAdmin):
     )
     # Shown, not edited: everything but the name, customer and integration.
     readonly_fields = tuple(f for f in fields if f not in ("name", "customer", "integration"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.remove_view)
+        return [
+            path("<uuid:pk>/remove/", view, name="instances_instance_remove"),
+            *super().get_urls(),
+        ]
+
+    def remove_view(self, request: HttpRequest, pk) -> HttpResponse:
+        """Remove one instance from its page: a confirmation, then the lifecycle service
+        (the same as the list's Remove action and the API)."""
+        instance = get_object_or_404(Instance.objects.select_related("customer"), pk=pk)
+        if not self.has_change_permission(request, instance):
+            return HttpResponse(status=403)
+        change_url = reverse("admin:instances_instance_change", args=[instance.pk])
+        if request.method == "POST":
+            try:
+                instance_remove(instance=instance, user=request.user)
+            except InstanceStateError as error:
+                self.message_user(request, f"{instance}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Removed {instance}.", messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "object": instance,
+            "title": f"Remove {instance}?",
+            "change_url": change_url,
+            "execution_count": instance.executions.count(),
+        }
+        return TemplateResponse(
+            request, "admin/instances/instance/remove_confirmation.html", context
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
+        # An instance with history is taken down with Remove (its remove flows run, its
+        # endpoints go, its executions stay); a hard delete is only for one never run.
+        if obj is not None and obj.executions.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest):
+        # The bulk delete would bypass the check above; Remove is the list's way out.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_readonly_fields(self, request, obj=None):
         # The version an instance runs changes by redeploying, not by editing.
