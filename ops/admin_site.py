@@ -12,7 +12,7 @@ from ops.dashboard import dashboard_read
 
 #: Apps listed last, under "Advanced": the schedule rows Triggerfish writes for itself
 #: (docs/schedules.md); editing them by hand is rarely what an operator wants.
-ADVANCED_APPS = {"django_celery_beat": "Advanced: beat's schedule rows (django-celery-beat)"}
+ADVANCED_APPS = {"django_celery_beat": "Beat's schedule rows (django-celery-beat)"}
 
 
 class TriggerfishAdminSite(admin.AdminSite):
