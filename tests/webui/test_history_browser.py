@@ -44,8 +44,10 @@ def _run(instance, *, status: str, at: datetime) -> Execution:
 
 
 def _docs_screenshot(page, screenshots, name: str) -> None:
-    """The shot under test-artifacts/ and, with TRIGGERFISH_UI_DOCS=1, as docs/ui/<name>."""
-    path = screenshots.take(page, name)
+    """The shot under test-artifacts/ and, with TRIGGERFISH_UI_DOCS=1, as docs/ui/<name>
+    (named for docs/ui.md, not numbered in the order taken as ``screenshots.take`` does)."""
+    path = screenshots.folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
     if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
         shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
 
