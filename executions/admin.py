@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from core.codec import UndecodablePayload, unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
@@ -60,7 +61,7 @@ def _moment(value: datetime | None, empty: str = "—", *, narrow: bool = False)
         local.isoformat(),
         timezone.get_current_timezone_name(),
         local.strftime("%Y-%m-%d"),
-        format_html("<br>") if narrow else " ",
+        mark_safe("<br>") if narrow else " ",  # a fixed tag, nothing interpolated
         local.strftime("%H:%M:%S"),
     )
 

@@ -5,6 +5,7 @@ query count; step durations on the detail; instances with history offer Remove, 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -110,6 +111,20 @@ def test_the_list_filters_by_status_integration_customer_flow_and_date(
     for title in ("By status", "By integration", "By customer", "By instance", "By name"):
         assert title in page, title
     assert "Billing v1" in page and "Globex" in page
+
+
+def test_the_list_takes_the_dashboards_links(client, staff_user, world):
+    """The home page links here with these lookups (templates/admin/index.html)."""
+    client.force_login(staff_user)
+    failed = world["failed"]
+    since = quote((failed.created_at - timedelta(hours=24)).isoformat())
+    query = (
+        f"?status__exact=failed&instance__id__exact={failed.instance_id}"
+        f"&flow__id__exact={failed.flow_id}&created_at__gte={since}"
+    )
+    assert _listed(client, world, query) == {"failed"}
+    later = quote((failed.created_at + timedelta(hours=1)).isoformat())
+    assert _listed(client, world, f"?created_at__gte={later}") == set()
 
 
 def test_the_list_does_not_query_per_row(
