@@ -144,4 +144,11 @@ def test_executions_list_and_detail_fit_the_screen(
         assert page.locator("#steps-group td.field-duration").first.inner_text().endswith("ms")
         _page_fits(page)
         _screenshot(page, f"admin-execution-{width}")
+
+        # The instance that ran offers Remove, and no Delete.
+        page.goto(f"/admin/instances/instance/{shown.instance_id}/change/")
+        assert page.get_by_role("link", name="Remove", exact=True).is_visible()
+        assert page.locator("a.deletelink").count() == 0
+        _page_fits(page)
+        _screenshot(page, f"admin-instance-remove-{width}")
         context.close()
