@@ -140,6 +140,8 @@ def test_history_pages_filters_and_fits_a_phone(
     # Clear the filters; an unreadable value is named on the page, not a server error.
     page.get_by_role("link", name="Clear").click()
     expect(rows).to_have_count(HISTORY_PAGE_SIZE)
+    expect(page.locator("[data-pager]")).to_contain_text("Page 1 of 2")  # the pager fits too
+    assert page.evaluate(NO_OVERFLOW)
     response = page.goto(f"/wizard/instances/{instance.pk}/history/?status=nope&from=13/45")
     assert response is not None and response.status == 400
     expect(page.locator("[data-history-problem]")).to_have_count(2)
