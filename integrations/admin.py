@@ -8,8 +8,10 @@ would refuse (a bad cron, an unknown zone, FIFO with a synchronous response...).
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,7 +22,9 @@ from integrations.definitions import (
     definition_dump,
     definition_validate,
     flow_export,
+    integration_diff_previous,
     integration_export,
+    integration_import_if_changed,
 )
 from integrations.models import ConfigVariable, ConfigVariableType, Flow, Integration, Step
 from integrations.secrets import hmac_settings_seal
@@ -152,6 +156,47 @@ class ConfigVariableForm(forms.ModelForm):
         return default
 
 
+def definition_upload_limit() -> int:
+    """An uploaded definition may be as large as Django lets a pasted one be (the request
+    body outside files), so the file input and the textarea have one limit."""
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
+
+
+class DefinitionImportForm(forms.Form):
+    """A YAML or JSON definition, as a file or pasted: the importer reads the bytes."""
+
+    file = forms.FileField(required=False, label="Definition file (YAML or JSON)")
+    text = forms.CharField(
+        required=False,
+        label="Or paste it",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "tf-definition"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        upload, text = cleaned.get("file"), cleaned.get("text")
+        if self.errors:
+            return cleaned
+        if upload and text:
+            raise forms.ValidationError("Give a file or pasted text, not both.")
+        if not upload and not (text or "").strip():
+            raise forms.ValidationError("Choose a definition file or paste one.")
+        limit = definition_upload_limit()
+        if upload:
+            if upload.size is not None and upload.size > limit:
+                raise forms.ValidationError(
+                    f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes."
+                )
+            cleaned["definition"] = upload.read(limit + 1)
+            name = (upload.name or "").lower()
+            cleaned["content_type"] = "application/json" if name.endswith(".json") else None
+        else:
+            cleaned["definition"] = text
+            cleaned["content_type"] = None
+        return cleaned
+
+
 class ConfigVariableInline(admin.TabularInline):
     model = ConfigVariable
     form = ConfigVariableForm
@@ -186,18 +231,91 @@ class IntegrationAdmin(admin.ModelAdmin):
     inlines = [ConfigVariableInline, FlowInline]
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.definition_view)
+        site = self.admin_site
         return [
-            path("<uuid:pk>/definition/", view, name="integrations_integration_definition"),
+            path(
+                "import/",
+                site.admin_view(self.import_view),
+                name="integrations_integration_import",
+            ),
+            path(
+                "<uuid:pk>/definition/",
+                site.admin_view(self.definition_view),
+                name="integrations_integration_definition",
+            ),
+            path(
+                "<uuid:pk>/diff/",
+                site.admin_view(self.diff_view),
+                name="integrations_integration_diff",
+            ),
             *super().get_urls(),
         ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """The importer the API and ``import_integration`` run: a new version, or the
+        newest one back when nothing changed; its errors are shown with their paths."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        errors: list[tuple[str, str]] = []
+        status = 200
+        if request.method == "POST":
+            form = DefinitionImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    outcome = integration_import_if_changed(
+                        definition=form.cleaned_data["definition"],
+                        content_type=form.cleaned_data["content_type"],
+                    )
+                except DefinitionError as error:
+                    errors = [(path or "definition", text) for path, text in error.errors.items()]
+                else:
+                    integration = outcome.integration
+                    if outcome.created:
+                        messages.success(request, f"Imported {integration} as a new version.")
+                    else:
+                        messages.info(
+                            request, f"Unchanged: the definition is {integration} already."
+                        )
+                    url = reverse("admin:integrations_integration_change", args=[integration.pk])
+                    return HttpResponseRedirect(url)
+            status = 400
+        else:
+            form = DefinitionImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a definition",
+            "form": form,
+            "definition_errors": errors,
+            "limit": definition_upload_limit(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "admin/integrations/integration/import.html", context, status=status
+        )
+
+    def diff_view(self, request: HttpRequest, pk) -> HttpResponse:
+        integration = get_object_or_404(Integration, pk=pk)
+        if not self.has_view_permission(request, integration):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{integration} — changes from the previous version",
+            "integration": integration,
+            "diff": integration_diff_previous(integration=integration),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/integrations/integration/diff.html", context)
 
     @admin.display(description="Definition")
     def definition_link(self, obj: Integration) -> str:
         if not obj.pk:
             return "—"
         url = reverse("admin:integrations_integration_definition", args=[obj.pk])
-        return format_html('<a href="{}">YAML</a>', url)
+        links = format_html('<a href="{}">YAML</a> · <a href="{}?download=1">export</a>', url, url)
+        if obj.version == 1:
+            return links
+        diff = reverse("admin:integrations_integration_diff", args=[obj.pk])
+        return format_html('{} · <a href="{}">diff with v{}</a>', links, diff, obj.version - 1)
 
     def definition_view(self, request: HttpRequest, pk) -> HttpResponse:
         integration = get_object_or_404(Integration, pk=pk)

@@ -1,0 +1,117 @@
+"""Importing a definition file and diffing two versions in a real browser (Debian's
+Chromium via Playwright) against gunicorn on the test database, at 1280 and 390 px: no
+page is wider than its viewport."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from integrations.models import Integration
+from tests.fixtures.domain import definition
+from tests.fixtures.worker import ROOT
+
+# The wizard's browser fixtures: one headless Chromium per test, static files collected.
+from tests.webui.conftest import chromium, static_collected  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ARTIFACTS = ROOT / "test-artifacts" / "admin"
+DOCS_SCREENSHOTS = ROOT / "docs" / "ui"
+WIDTHS = (1280, 390)
+
+
+def _screenshot(page, name: str) -> Path:
+    """Saved under test-artifacts/admin/; with ``TRIGGERFISH_UI_DOCS=1`` also the copy
+    docs/admin.md shows."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    return path
+
+
+def _page_fits(page) -> None:
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
+
+
+def _definition_file(tmp_path: Path, name: str, greeting: str) -> Path:
+    spec = definition(name=name)
+    spec["configVariables"][0]["default"] = greeting
+    spec["configVariables"][0]["description"] = (
+        "What the reply starts with; a long description so the diff has a line as long "
+        "as real ones, which must wrap on a phone instead of widening the page."
+    )
+    if greeting != "hello":
+        spec["flows"][0]["steps"].insert(
+            0, {"name": "Note the order", "action": "log.write", "inputs": {"message": greeting}}
+        )
+    path = tmp_path / f"{name}-{greeting}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_import_a_file_then_a_changed_one_and_diff_them(
+    chromium,  # noqa: F811 - the imported fixture
+    static_collected,  # noqa: F811
+    start_live_server,
+    staff_user,
+    tmp_path,
+):
+    server = start_live_server(workers=2)
+    for width in WIDTHS:
+        name = f"Order sync {width}"
+        context = chromium.new_context(
+            base_url=server.url, viewport={"width": width, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto("/admin/login/?next=/admin/integrations/integration/")
+        page.fill("#id_username", "staff")
+        page.fill("#id_password", "staff-pass")
+        page.click("input[type=submit]")
+        page.get_by_role("link", name="Import a definition").click()
+        page.wait_for_selector("#definition-import")
+        _page_fits(page)
+
+        # A broken file first: the importer's error, with its path, on the page.
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("name: Broken\nflows:\n  - name: F\n    trigger: {type: nope}\n")
+        page.set_input_files("#id_file", str(broken))
+        page.click("#definition-import input[type=submit]")
+        errors = page.locator("#definition-errors")
+        assert "flows[0]" in errors.inner_text()
+        _page_fits(page)
+        _screenshot(page, f"admin-import-{width}")
+
+        page.set_input_files("#id_file", str(_definition_file(tmp_path, name, "hello")))
+        page.click("#definition-import input[type=submit]")
+        assert "as a new version" in page.locator("ul.messagelist").inner_text()
+        first = Integration.objects.get(name=name)
+        assert page.url.endswith(f"/{first.pk}/change/")
+
+        page.goto("/admin/integrations/integration/import/")
+        page.set_input_files("#id_file", str(_definition_file(tmp_path, name, "bonjour")))
+        page.click("#definition-import input[type=submit]")
+        assert "as a new version" in page.locator("ul.messagelist").inner_text()
+        second = Integration.objects.get(name=name, version=2)
+        assert page.url.endswith(f"/{second.pk}/change/")
+
+        page.get_by_role("link", name="Diff with the previous version").click()
+        diff = page.locator("#definition-diff")
+        added = diff.locator("span.tf-diff-added")
+        assert "+  default: bonjour" in added.all_inner_texts()
+        assert any("Note the order" in text for text in added.all_inner_texts())
+        assert "-  default: hello" in diff.locator("span.tf-diff-removed").all_inner_texts()
+        color = added.first.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert color not in ("rgba(0, 0, 0, 0)", "transparent"), color
+        _page_fits(page)
+        _screenshot(page, f"admin-diff-{width}")
+        context.close()
