@@ -6,24 +6,107 @@ editing rows, so the admin does exactly what the API does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Customer, CustomerUser, Instance, api_key_masked
 from instances.selectors import instance_flow_details
-from instances.services import api_key_add
-from integrations.config_values import ConfigValueError
-from integrations.schedules import schedule_describe
+from instances.services import api_key_add, instance_update
+from integrations.config_values import ConfigValueError, config_values_clean
+from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
+from webui.forms import InstanceWizardForm
+from webui.schedule_picker import fire_time_display
+
+
+def config_anchor(instance: Instance, key: str) -> str:
+    """The change page's anchor of one config variable's row (as the form numbers them)."""
+    keys = [v.key for v in instance.integration.config_variables.order_by("position")]
+    if key not in keys:
+        return ""
+    return f"config-cv{keys.index(key)}"
+
+
+def config_error_message(instance: Instance, error: ConfigValueError) -> SafeString:
+    """ "Main: Signing Secret: A value is required." with each key linked to its field."""
+    change_url = reverse("admin:instances_instance_change", args=[instance.pk])
+    parts = format_html_join(
+        "; ",
+        '<a href="{}#{}">{}</a>: {}',
+        (
+            (change_url, config_anchor(instance, key), key or "Config values", message)
+            for key, message in error.fields.items()
+        ),
+    )
+    return format_html("{}: {} Set the values on the instance page.", instance, parts)
+
+
+class InstanceAdminForm(forms.ModelForm):
+    """The instance's own fields plus one typed input per config variable, drawn by the
+    wizard's form (secrets never rendered back; blank keeps, a checkbox clears)."""
+
+    class Meta:
+        model = Instance
+        fields = ("name", "customer", "integration")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.config_form: InstanceWizardForm | None = None
+        self.config_values: dict[str, Any] | None = None
+        instance = self.instance
+        if instance.pk and instance.removed_at is None:
+            self.config_form = InstanceWizardForm(
+                self.data if self.is_bound else None,
+                integration=instance.integration,
+                instance=instance,
+            )
+            # The page's own name field is the one saved.
+            del self.config_form.fields["name"]
+
+    def config_clear_name(self, prefix: str) -> str:
+        # Beside the wizard form's own inputs, which are named "cv<n>_…" (no form prefix:
+        # its schedule picker reads the posted parts by those names).
+        return f"{prefix}_clear"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.config_form is None:
+            return cleaned
+        if not self.config_form.is_valid():
+            raise ValidationError("Correct the config values below.")
+        values = dict(self.config_form.cleaned_data["config_values"])
+        for item in self.config_form.inputs:
+            if item.secret_stored and self.data.get(self.config_clear_name(item.prefix)):
+                values[item.variable.key] = None
+        try:
+            # The check instance_update makes on save, run here so errors land on fields.
+            config_values_clean(
+                integration=self.instance.integration,
+                values={**self.instance.shown_config_values, **values},
+            )
+        except ConfigValueError as error:
+            self.config_form.config_errors_apply(error.fields)
+            raise ValidationError("Correct the config values below.") from error
+        self.config_values = values
+        return cleaned
+
+    def config_sections(self) -> list[Any]:
+        if self.config_form is None:
+            return []
+        return [s for s in self.config_form.steps() if s.key not in ("basics", "review")]
 
 
 class CustomerUserInline(admin.TabularInline):
@@ -68,7 +151,11 @@ def _lifecycle_action(
             try:
                 operation(instance=instance, user=request.user)
                 done += 1
-            except (InstanceStateError, ConfigValueError) as error:
+            except ConfigValueError as error:
+                modeladmin.message_user(
+                    request, config_error_message(instance, error), messages.ERROR
+                )
+            except InstanceStateError as error:
                 modeladmin.message_user(request, f"{instance}: {error}", messages.ERROR)
         if done:
             modeladmin.message_user(request, f"{verb} {done} instance(s).", messages.SUCCESS)
@@ -96,6 +183,7 @@ remove_instances = _lifecycle_action(
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
+    form = InstanceAdminForm
     list_display = ("name", "customer", "integration", "enabled", "deployed_at", "removed_at")
     list_select_related = ("customer", "integration")
     list_filter = ("enabled", ("removed_at", admin.EmptyFieldListFilter))
@@ -120,8 +208,10 @@ class InstanceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.remove_view)
+        deploy = self.admin_site.admin_view(self.deploy_view)
         return [
             path("<uuid:pk>/remove/", view, name="instances_instance_remove"),
+            path("<uuid:pk>/deploy/", deploy, name="instances_instance_deploy"),
             *super().get_urls(),
         ]
 
@@ -152,6 +242,35 @@ class InstanceAdmin(admin.ModelAdmin):
             request, "admin/instances/instance/remove_confirmation.html", context
         )
 
+    def deploy_view(self, request: HttpRequest, pk) -> HttpResponse:
+        """Deploy one instance from its page (POST): the lifecycle service, as the list's
+        action; a missing value is named and linked to its field."""
+        instance = get_object_or_404(Instance.objects.select_related("customer"), pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, instance):
+            return HttpResponse(status=405 if request.method != "POST" else 403)
+        try:
+            instance_deploy(instance=instance, user=request.user)
+        except ConfigValueError as error:
+            self.message_user(request, config_error_message(instance, error), messages.ERROR)
+        except InstanceStateError as error:
+            self.message_user(request, f"{instance}: {error}", messages.ERROR)
+        else:
+            self.message_user(request, f"Deployed {instance}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:instances_instance_change", args=[pk]))
+
+    def save_model(self, request: HttpRequest, obj: Instance, form: Any, change: bool) -> None:
+        # Config values go through the service the API and the wizard use: checked, and
+        # staged until the next deploy while the instance is deployed.
+        config_values = getattr(form, "config_values", None)
+        if change and config_values is not None:
+            instance_update(instance=obj, name=obj.name, config_values=config_values)
+            if obj.is_deployed and obj.pending_config_values is not None:
+                self.message_user(
+                    request, "Config values saved; they take effect at the next deploy."
+                )
+            return
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
         # An instance with history is taken down with Remove (its remove flows run, its
         # endpoints go, its executions stay); a hard delete is only for one never run.
@@ -173,64 +292,73 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Config values")
     def config_values_masked(self, obj: Instance) -> str:
+        # Editable values are the typed fields below; this is what is live, masked.
         if not obj.pk:
-            return "—"
+            return "Set after saving: one field per config variable."
         shown = obj.config_values_masked()
-        staged_note = (
-            "Saved changes take effect at the next deploy.\n"
-            if obj.pending_config_values is not None
+        rows = format_html_join(
+            "", "<li><strong>{}</strong>: {}</li>", ((k, v) for k, v in shown.items())
+        )
+        staged = (
+            " Saved changes take effect at the next deploy."
+            if (obj.pending_config_values is not None)
             else ""
         )
-        return format_html("<pre>{}{}</pre>", staged_note, json.dumps(shown, indent=2, default=str))
+        return (
+            format_html('<ul class="tf-values">{}</ul>{}', rows, staged)
+            if shown
+            else (format_html("None set.{}", staged))
+        )
 
     @admin.display(description="Webhook URLs")
     def webhook_urls(self, obj: Instance) -> str:
+        """Each webhook flow's URL with a copy button, its keys masked (the full key is
+        never on the page), and links to test it and see its activity."""
         if not obj.pk or not obj.is_deployed:
-            return "Not deployed"
+            return "Not deployed: deploy the instance to get its webhook URLs."
         flows, _ = instance_flow_details(obj)
-        urls = {flow.name: flow.webhook_url for flow in flows if flow.webhook_url}
-        if not urls:
-            return "No webhook flows"
         endpoints = {e.flow_name: e.pk for e in obj.endpoints.all()}
-        rows = []
-        for flow_name, url in sorted(urls.items()):
-            endpoint_id = endpoints.get(flow_name) or endpoints.get("")
-            test = (
-                reverse("admin:triggers_endpoint_test", args=[endpoint_id]) if endpoint_id else ""
+        hooks = []
+        for flow in sorted((f for f in flows if f.webhook_url), key=lambda f: f.name):
+            endpoint_id = endpoints.get(flow.name) or endpoints.get("")
+            hooks.append(
+                {
+                    "flow": flow,
+                    "keys": [api_key_masked(key) for key in flow.api_keys],
+                    "endpoint_id": endpoint_id,
+                }
             )
-            activity = (
-                reverse("admin:triggers_endpoint_activity", args=[endpoint_id])
-                if endpoint_id
-                else ""
-            )
-            rows.append((flow_name, url, test, activity))
-        return format_html_join(
-            "",
-            '<div><strong>{}</strong>: <code>{}</code> <a href="{}">Test this flow</a> · '
-            '<a href="{}">Activity</a></div>',
-            rows,
-        )
+        return render_to_string("admin/instances/instance/_webhooks.html", {"hooks": hooks})
 
     @admin.display(description="Schedules")
     def schedule_next_runs(self, obj: Instance) -> str:
-        """Each schedule flow in words with its next five fire times (ISO, as the API
-        writes them), from the read the API and the wizard share."""
+        """Each schedule flow in words with its next five fire times as local times in the
+        schedule's zone (and ISO, as the API writes them), from the read the API and the
+        wizard share; one whose schedule is an unset config variable says which to set."""
         if not obj.pk:
             return "—"
         flows, _ = instance_flow_details(obj)
-        rows = [
-            (
-                flow.name,
-                schedule_describe(flow.schedule),
-                ", ".join(moment.isoformat() for moment in flow.next_runs) or "never",
-            )
-            for flow in flows
-            if flow.schedule
-        ]
-        if not rows:
-            return "No schedule flows"
-        return format_html_join(
-            "", "<div><strong>{}</strong>: {}<br><small>Next runs: {}</small></div>", rows
+        rows = []
+        for flow in flows:
+            row: dict[str, Any] = {"flow": flow}
+            if flow.schedule:
+                try:
+                    row["description"] = schedule_describe(flow.schedule)
+                    zone = schedule_time_zone(flow.schedule)
+                except ScheduleError:
+                    row["description"] = "The schedule is not valid."
+                else:
+                    row["zone"] = zone.key
+                    row["local"] = [fire_time_display(at.astimezone(zone)) for at in flow.next_runs]
+                    row["iso"] = ", ".join(at.isoformat() for at in flow.next_runs) or "never"
+            elif flow.schedule_variable:
+                row["unset_anchor"] = config_anchor(obj, flow.schedule_variable) or "config"
+            else:
+                continue
+            rows.append(row)
+        return render_to_string(
+            "admin/instances/instance/_schedules.html",
+            {"rows": rows, "deployed": obj.is_deployed},
         )
 
 

@@ -27,6 +27,9 @@ class FlowDetail:
     schedule: dict[str, Any] | None = None
     # The next five fire times, in the schedule's own zone.
     next_runs: list[datetime] = field(default_factory=list)
+    # The config variable a ``{configVar}`` schedule reads (None for a fixed schedule or
+    # none), so a page can say which value to set when ``schedule`` is None.
+    schedule_variable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,15 @@ def instance_flow_details(instance: Instance) -> tuple[list[FlowDetail], str | N
     for flow in instance.integration.flows.all():
         schedule = None
         next_runs: list[datetime] = []
+        variable = None
+        if isinstance(flow.schedule, dict) and set(flow.schedule) == {"configVar"}:
+            variable = flow.schedule["configVar"]
         if flow.schedule:
             schedule = schedule_resolve(flow.schedule, config_values=instance.config_values)
+            if schedule is None and variable:
+                # An instance saved without its values (the admin's add form) runs on the
+                # variable's default once deployed, as config_values_clean fills it in.
+                schedule = _schedule_default(instance, variable)
             if schedule:
                 next_runs = schedule_next_runs(schedule)
         flows.append(
@@ -60,9 +70,16 @@ def instance_flow_details(instance: Instance) -> tuple[list[FlowDetail], str | N
                 api_keys=keys.get(flow.name, []),
                 schedule=schedule,
                 next_runs=next_runs,
+                schedule_variable=variable,
             )
         )
     return flows, context.get("invokeUrl")
+
+
+def _schedule_default(instance: Instance, key: str) -> dict[str, Any] | None:
+    variable = instance.integration.config_variables.filter(key=key).first()
+    default = variable.default if variable is not None else None
+    return default if isinstance(default, dict) else None
 
 
 def instance_detail(instance: Instance) -> InstanceDetail:
