@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from integrations.definitions import integration_diff_previous
 from integrations.models import Integration
 from tests.fixtures.domain import definition
 
@@ -224,3 +225,29 @@ def test_diff_page_queries_do_not_grow_with_the_definition(staff, make_integrati
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1], counts
     assert counts[0] <= 12, counts
+
+
+def test_diff_when_the_previous_version_was_deleted(staff, make_integration):
+    first = make_integration()
+    second = make_integration(_greeting("bonjour"))
+    first.delete()
+    page = staff.get(reverse("admin:integrations_integration_diff", args=[second.pk]))
+    assert page.status_code == 200
+    assert "Version 1 of Echo no longer exists" in page.content.decode()
+
+
+def test_pasted_text_over_the_limit_is_a_400_not_a_500(staff, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = staff.post(IMPORT_URL, {"text": "name: x\n" + "#" * 2000})
+    assert response.status_code == 400
+    assert not Integration.objects.exists()
+
+
+def test_diff_lines_compare_the_exports(make_integration):
+    make_integration()
+    second = make_integration(_greeting("bonjour"))
+    diff = integration_diff_previous(integration=second)
+    assert diff.previous is not None and diff.previous.version == 1
+    assert [line.text for line in diff.lines if line.kind == "added"] == ["+  default: bonjour"]
+    assert [line.text for line in diff.lines if line.kind == "removed"] == ["-  default: hello"]
+    assert diff.changed
