@@ -12,7 +12,12 @@ from executions.models import Execution
 from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.sync import sync_step as step
-from triggers.webhooks.trial import SIGNED_RESULT_URL
+from triggers.webhooks.trial import (
+    PRESIGNED_STORAGE_URL,
+    SIGNED_RESULT_URL,
+    location_shown,
+    result_url_token,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
@@ -162,3 +167,47 @@ def test_a_sync_binary_result_is_summarised_not_printed(
     assert followed["status"] == 200
     assert followed["binary"] == f"{len(PNG)} bytes, application/octet-stream"
     assert followed["body"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_result_with_its_own_status_is_shown_and_not_followed(
+    client, staff_user, make_integration, make_instance, celery_worker_process
+):
+    endpoint = _endpoint(
+        make_integration,
+        make_instance,
+        steps=[step("flow.return", data={"id": 9}, statusCode=201)],
+    )
+    client.force_login(staff_user)
+    url = reverse("admin:triggers_endpoint_test", args=[endpoint.pk])
+    response = client.post(url, _form(body="{}", synchronous="true"))
+    assert response.context["result"]["status"] == 201
+    assert response.context["result"]["body"] == '{"id": 9}'
+    assert response.context["followed"] is None
+
+
+def test_only_our_result_urls_are_followed_and_credentials_are_never_shown(settings):
+    settings.BASE_URL = "https://tf.example"
+    assert result_url_token("https://tf.example/results/abc:def") == "abc:def"
+    assert result_url_token("https://elsewhere.example/results/abc") is None
+    assert result_url_token("https://tf.example/results/") is None
+    assert location_shown("https://tf.example/results/abc:def") == SIGNED_RESULT_URL
+    presigned = "https://s3.example/b/k?X-Amz-Expires=3600&X-Amz-Signature=ff"
+    assert location_shown(presigned) == PRESIGNED_STORAGE_URL
+    assert location_shown("https://shop.example/thanks") == "https://shop.example/thanks"
+
+
+@pytest.mark.django_db
+def test_the_page_and_an_async_send_take_a_bounded_number_of_queries(
+    client, staff_user, make_integration, make_instance, django_assert_max_num_queries
+):
+    endpoint = _endpoint(make_integration, make_instance)
+    client.force_login(staff_user)
+    url = reverse("admin:triggers_endpoint_test", args=[endpoint.pk])
+    client.post(url, _form(body="{}"))  # warms the routing and key caches
+    # The session, the user, the endpoint.
+    with django_assert_max_num_queries(3):
+        assert client.get(url).status_code == 200
+    # Those, the flow's key, storing the execution and the saved request.
+    with django_assert_max_num_queries(8):
+        assert client.post(url, _form(body="{}")).context["result"]["status"] == 200
