@@ -85,6 +85,7 @@ def location_shown(location: str) -> str:
     """A Location as the trial page may print it: credentials replaced by what they are."""
     if result_url_token(location) is not None:
         return SIGNED_RESULT_URL
-    if "X-Amz-Signature=" in location or "Signature=" in location:
+    # S3 presigned URLs: X-Amz-Signature= (SigV4) or Signature= (SigV2).
+    if "Signature=" in location:
         return PRESIGNED_STORAGE_URL
     return location
