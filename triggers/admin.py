@@ -208,15 +208,26 @@ class EndpointAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/triggers/endpoint/activity.html", context)
 
 
+# Header names whose values are credentials: a saved request never keeps them (the
+# session table is not a vault); the flow's first API key is sent anyway when none is typed.
+CREDENTIAL_HEADER_WORDS = ("key", "authorization", "signature", "secret", "token", "cookie")
+
+
 def _request_saved(data: dict[str, Any]) -> dict[str, Any]:
-    """What the next visit's form starts from: the text fields, never the file."""
+    """What the next visit's form starts from: the text fields, never the file, and no
+    header that carries a credential."""
     body = data["body"] if len(data["body"]) <= TEXT_PREVIEW_BYTES else ""
+    headers = {
+        name: value
+        for name, value in data["headers"].items()
+        if not any(word in name.lower() for word in CREDENTIAL_HEADER_WORDS)
+    }
     return {
         "method": data["method"],
         "path_fragment": data["path_fragment"],
         "synchronous": data["synchronous"],
         "content_type": data["content_type"],
-        "headers": data["headers"],
+        "headers": headers,
         "body": body,
     }
 

@@ -12,6 +12,7 @@ from executions.models import Execution
 from instances.models import Endpoint
 from tests.fixtures.domain import definition
 from tests.fixtures.sync import sync_step as step
+from triggers.admin import SAVED_REQUEST_SESSION_KEY
 from triggers.webhooks.trial import (
     PRESIGNED_STORAGE_URL,
     SIGNED_RESULT_URL,
@@ -122,6 +123,20 @@ def test_the_last_request_is_the_next_visits_starting_point(
     assert "x-note" in page and 'value="a/b"' in page
     other_page = client.get(reverse("admin:triggers_endpoint_test", args=[other.pk]))
     assert "saved" not in other_page.content.decode()
+
+
+def test_a_saved_request_keeps_no_credential_header(
+    client, staff_user, make_integration, make_instance
+):
+    endpoint = _endpoint(make_integration, make_instance)
+    client.force_login(staff_user)
+    url = reverse("admin:triggers_endpoint_test", args=[endpoint.pk])
+    headers = '{"Api-Key": "typed-key-6c1f", "Authorization": "Bearer tok-93ad", "x-note": "kept"}'
+    client.post(url, _form(body="{}", headers=headers))
+    saved = client.session[SAVED_REQUEST_SESSION_KEY.format(pk=endpoint.pk)]
+    assert saved["headers"] == {"x-note": "kept"}
+    page = client.get(url).content.decode()
+    assert "typed-key-6c1f" not in page and "tok-93ad" not in page
 
 
 @pytest.mark.django_db(transaction=True)
