@@ -290,24 +290,21 @@ class InstanceAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "customer", "integration")
         return self.readonly_fields
 
-    @admin.display(description="Config values")
+    @admin.display(description="Live config values")
     def config_values_masked(self, obj: Instance) -> str:
-        # Editable values are the typed fields below; this is what is live, masked.
+        # Editable values are the typed fields below; this is what runs now, masked.
         if not obj.pk:
             return "Set after saving: one field per config variable."
-        shown = obj.config_values_masked()
-        rows = format_html_join(
-            "", "<li><strong>{}</strong>: {}</li>", ((k, v) for k, v in shown.items())
-        )
-        staged = (
-            " Saved changes take effect at the next deploy."
-            if (obj.pending_config_values is not None)
-            else ""
-        )
-        return (
-            format_html('<ul class="tf-values">{}</ul>{}', rows, staged)
-            if shown
-            else (format_html("None set.{}", staged))
+        rows = []
+        for key, value in obj.config_values_masked().items():
+            try:
+                shown = schedule_describe(value) if isinstance(value, dict) else value
+            except ScheduleError:  # a JSON variable's value, not a schedule
+                shown = value
+            rows.append((key, "—" if shown in (None, "") else shown))
+        staged = obj.pending_config_values is not None
+        return render_to_string(
+            "admin/instances/instance/_live_values.html", {"rows": rows, "staged": staged}
         )
 
     @admin.display(description="Webhook URLs")
