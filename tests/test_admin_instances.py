@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from instances.lifecycle import instance_deploy
+from instances.lifecycle import instance_deploy, instance_remove
 from instances.models import ApiKey, Instance
 from instances.services import instance_create
 from integrations.config_values import config_values_opened
@@ -252,10 +254,28 @@ def test_customer_users_are_refused(client, user_a, instance):
     assert instance.deployed_at is None
 
 
+def _queries(admin, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert admin.get(url).status_code == 200
+    return len(captured)
+
+
 def test_change_page_query_count_is_bounded(admin, instance, django_assert_max_num_queries):
     instance_deploy(instance=instance)
-    for _ in range(5):
-        ApiKey.objects.create(instance=instance, flow_name="Order Created")
+    ApiKey.objects.create(instance=instance, flow_name="Order Created")
     admin.get(change_url(instance))  # warm up session and content types
-    with django_assert_max_num_queries(40):
+    one_key = _queries(admin, change_url(instance))
+    for _ in range(10):
+        ApiKey.objects.create(instance=instance, flow_name="Order Created")
+    assert _queries(admin, change_url(instance)) == one_key, "a query per API key"
+    with django_assert_max_num_queries(22):
         assert admin.get(change_url(instance)).status_code == 200
+
+
+def test_a_removed_instance_has_no_config_fields_and_no_deploy(admin, instance):
+    instance_remove(instance=instance)
+    page = admin.get(change_url(instance)).content.decode()
+    assert 'name="cv0_value"' not in page
+    assert reverse("admin:instances_instance_deploy", args=[instance.pk]) not in page
+    assert "Live config values" in page
+    assert SECRET not in page
