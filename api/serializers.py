@@ -20,11 +20,17 @@ from integrations.models import ConfigVariableType, Integration
 
 class TextField(serializers.CharField):
     """Text, and only text: DRF's CharField would store ``0`` or ``true`` as "0"/"True"
-    where the schema says string (the API refuses what its schema calls invalid)."""
+    where the schema says string (the API refuses what its schema calls invalid).
+
+    ``max_length`` holds for the text as sent, as the schema's ``maxLength`` says: DRF
+    trims surrounding whitespace first and measures what is left, so 201 characters of
+    which the first is a space (or U+0085) would pass a limit of 200."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

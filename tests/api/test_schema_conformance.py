@@ -91,3 +91,20 @@ def test_list_filters_refuse_bad_values_with_400(staff_api, url, field):
     response = staff_api.get(url)
     assert response.status_code == 400, response.content
     assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize("padding", [" ", "\u0085", "\t"])
+def test_a_name_over_its_max_length_is_refused_before_whitespace_is_trimmed(staff_api, padding):
+    """The schema's maxLength counts the text as sent; DRF measured it after trimming, so
+    a 201-character name that began with whitespace was stored (found by schemathesis)."""
+    name = padding + "n" * 200
+    response = staff_api.post(
+        "/api/v1/customers/", {"name": name, "externalId": "pad-1"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "name" in response.json()["fields"]
+    accepted = staff_api.post(
+        "/api/v1/customers/", {"name": padding + "n" * 199, "externalId": "pad-2"}, format="json"
+    )
+    assert accepted.status_code == 201
+    assert accepted.json()["name"] == "n" * 199
