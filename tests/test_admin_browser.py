@@ -4,10 +4,7 @@ Trigger and Started are on screen, and no page is wider than its viewport."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,29 +12,13 @@ from django.utils import timezone
 from executions.models import Execution, TriggerKind
 from executions.runner import execution_run
 from executions.services import execution_create
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
 from tests.fixtures.domain import definition
-from tests.fixtures.worker import ROOT
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
 from tests.webui.conftest import chromium, static_collected  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ARTIFACTS = ROOT / "test-artifacts" / "admin"
-DOCS_SCREENSHOTS = ROOT / "docs" / "ui"
-WIDTHS = (1280, 390)
-
-
-def _screenshot(page, name: str) -> Path:
-    """Saved under test-artifacts/admin/; with ``TRIGGERFISH_UI_DOCS=1`` also the copy
-    docs/admin.md shows."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
-    return path
 
 
 def _history(make_integration, make_instance, customer_a, customer_b) -> Execution:
@@ -93,11 +74,6 @@ def _history(make_integration, make_instance, customer_a, customer_b) -> Executi
     return shown
 
 
-def _page_fits(page) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
-
-
 def test_executions_list_and_detail_fit_the_screen(
     chromium,  # noqa: F811 - the imported fixture
     static_collected,  # noqa: F811
@@ -134,21 +110,21 @@ def test_executions_list_and_detail_fit_the_screen(
                 " return box.scrollWidth - box.clientWidth; }"
             )
             assert overflow <= 0, f"the table scrolls {overflow} px sideways at 1280 px"
-        _page_fits(page)
-        _screenshot(page, f"admin-executions-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-executions-{width}")
 
         page.goto(f"/admin/executions/execution/{shown.pk}/change/")
         page.wait_for_selector("#steps-group")
         steps = page.locator("#steps-group tbody tr.has_original")
         assert steps.count() == 4
         assert page.locator("#steps-group td.field-duration").first.inner_text().endswith("ms")
-        _page_fits(page)
-        _screenshot(page, f"admin-execution-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-execution-{width}")
 
         # The instance that ran offers Remove, and no Delete.
         page.goto(f"/admin/instances/instance/{shown.instance_id}/change/")
         assert page.get_by_role("link", name="Remove", exact=True).is_visible()
         assert page.locator("a.deletelink").count() == 0
-        _page_fits(page)
-        _screenshot(page, f"admin-instance-remove-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-instance-remove-{width}")
         context.close()

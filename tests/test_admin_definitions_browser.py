@@ -4,42 +4,19 @@ page is wider than its viewport."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from integrations.models import Integration
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
 from tests.fixtures.domain import definition
-from tests.fixtures.worker import ROOT
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
 from tests.webui.conftest import chromium, static_collected  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ARTIFACTS = ROOT / "test-artifacts" / "admin"
-DOCS_SCREENSHOTS = ROOT / "docs" / "ui"
-WIDTHS = (1280, 390)
-
-
-def _screenshot(page, name: str) -> Path:
-    """Saved under test-artifacts/admin/; with ``TRIGGERFISH_UI_DOCS=1`` also the copy
-    docs/admin.md shows."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
-    return path
-
-
-def _page_fits(page) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
 
 
 def _definition_file(tmp_path: Path, name: str, greeting: str) -> Path:
@@ -79,7 +56,7 @@ def test_import_a_file_then_a_changed_one_and_diff_them(
         page.click("input[type=submit]")
         page.get_by_role("link", name="Import a definition").click()
         page.wait_for_selector("#definition-import")
-        _page_fits(page)
+        page_fits(page)
 
         # A broken file first: the importer's error, with its path, on the page.
         broken = tmp_path / "broken.yaml"
@@ -88,8 +65,8 @@ def test_import_a_file_then_a_changed_one_and_diff_them(
         page.click("#definition-import input[type=submit]")
         errors = page.locator("#definition-errors")
         assert "flows[0]" in errors.inner_text()
-        _page_fits(page)
-        _screenshot(page, f"admin-import-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-import-{width}")
 
         page.set_input_files("#id_file", str(_definition_file(tmp_path, name, "hello")))
         page.click("#definition-import input[type=submit]")
@@ -112,6 +89,6 @@ def test_import_a_file_then_a_changed_one_and_diff_them(
         assert "-  default: hello" in diff.locator("span.tf-diff-removed").all_inner_texts()
         color = added.first.evaluate("el => getComputedStyle(el).backgroundColor")
         assert color not in ("rgba(0, 0, 0, 0)", "transparent"), color
-        _page_fits(page)
-        _screenshot(page, f"admin-diff-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-diff-{width}")
         context.close()
