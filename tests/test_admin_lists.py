@@ -108,7 +108,7 @@ def test_the_list_filters_by_status_integration_customer_flow_and_date(
     assert _listed(client, world, f"?created_at__year={today.year + 1}") == set()
     # The filters are offered on the page, named as people know them.
     page = client.get(LIST).content.decode()
-    for title in ("By status", "By integration", "By customer", "By instance", "By name"):
+    for title in ("By status", "By integration", "By customer", "By instance", "By flow"):
         assert title in page, title
     assert "Billing v1" in page and "Globex" in page
 
