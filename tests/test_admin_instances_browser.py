@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from instances.models import ApiKey, Instance
-from tests.test_admin_browser import _page_fits, _screenshot
+from tests.fixtures.admin_browser import admin_screenshot, page_fits
 from tests.test_admin_instances import DEFINITION, SECRET
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
@@ -71,6 +71,6 @@ def test_instance_page_configures_and_deploys(
         assert SECRET not in html
         assert key.key not in html
         assert key.key[-4:] in html
-        _page_fits(page)
-        _screenshot(page, f"admin-instance-{width}")
+        page_fits(page)
+        admin_screenshot(page, f"admin-instance-{width}")
         context.close()
