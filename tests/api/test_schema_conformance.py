@@ -9,6 +9,7 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
+from schemathesis.core.parameters import ParameterLocation
 
 from api.services import api_token_create
 from config.wsgi import application
@@ -42,10 +43,13 @@ EXCLUDED_CHECKS = [checks.positive_data_acceptance]
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, world, staff_user):
-    token = api_token_create(user=staff_user)
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {token}"}, excluded_checks=EXCLUDED_CHECKS
-    )
+    headers = {}
+    # A case whose headers are its invalid part (the Authorization header left out, say)
+    # must reach the API as generated: signing it here would make it a valid request, and
+    # the API's 200 would then count as accepting invalid data.
+    if not (case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)):
+        headers["Authorization"] = f"Bearer {api_token_create(user=staff_user)}"
+    case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
 
 
 def test_every_operation_has_a_summary_and_a_tag(client):
