@@ -27,9 +27,9 @@ from instances.models import ApiKey, Customer, CustomerUser, Instance, api_key_m
 from instances.selectors import instance_flow_details
 from instances.services import api_key_add, instance_update
 from integrations.config_values import ConfigValueError, config_values_clean
+from integrations.schedule_preview import fire_time_display
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from webui.forms import InstanceWizardForm
-from webui.schedule_picker import fire_time_display
 
 
 def config_anchor(instance: Instance, key: str) -> str:

@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,50 +20,55 @@ from django.utils.html import format_html
 from integrations.definitions import (
     DefinitionError,
     definition_dump,
-    definition_validate,
-    flow_export,
     integration_diff_previous,
     integration_export,
     integration_import_if_changed,
 )
-from integrations.models import ConfigVariable, ConfigVariableType, Flow, Integration, Step
-from integrations.secrets import hmac_settings_seal
+from integrations.editor.step_form import StepInline
+from integrations.editor.trigger_form import FlowTriggerForm
+from integrations.editor.trigger_preview import trigger_schedule_preview_posted
+from integrations.models import ConfigVariable, ConfigVariableType, Flow, Integration
 
-# Where a definition error path lands on the flow form (first match wins).
-_PATH_FIELDS = (
-    ("trigger.schedule", "schedule"),
-    ("trigger.hmac", "hmac"),
-    ("trigger.response.statusCode", "response_status_code"),
-    ("trigger.response.contentType", "response_content_type"),
-    ("trigger.response.headers", "response_headers"),
-    ("trigger.response", "response_status_code"),
-    ("trigger.inputs", "trigger_inputs"),
-    ("trigger.synchronous", "synchronous"),
-    ("trigger.endpointSecurity", "endpoint_security"),
-    ("trigger.type", "trigger_type"),
-    ("trigger", "trigger_type"),
-    ("queue.concurrencyLimit", "queue_concurrency_limit"),
-    ("queue.dedupeIdField", "queue_dedupe_id_field"),
-    ("queue", "queue_type"),
-    ("retry.maxAttempts", "retry_max_attempts"),
-    ("retry.delaySeconds", "retry_delay_seconds"),
-    ("retry", "retry_max_attempts"),
-    ("syncTimeoutSeconds", "sync_timeout_seconds"),
-    ("singleton", "singleton"),
-    ("name", "name"),
-)
-
-
-# The flow form's sections; the form's fields are exactly these, in this order.
-FLOW_FIELDSETS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
-    (None, ("integration", "name", "position", "description")),
+# The flow form's sections; each ``tf-*`` class tells the trigger editor (flow_trigger.js)
+# which kinds a section belongs to, and the form's fields are exactly these, in this order.
+FLOW_FIELDSETS: tuple[tuple[str | None, tuple[str, ...], tuple[str, ...]], ...] = (
+    (None, ("integration", "name", "position", "description"), ()),
     (
         "Trigger",
-        ("trigger_type", "trigger_inputs", "synchronous", "endpoint_security", "schedule", "hmac"),
+        ("trigger_type", "trigger_inputs", "synchronous", "endpoint_security"),
+        ("tf-trigger",),
+    ),
+    (
+        "Schedule",
+        (
+            "schedule_form",
+            "schedule_every",
+            "schedule_unit",
+            "schedule_cron",
+            "schedule_time_zone",
+            "schedule_config_var",
+            "schedule_preview",
+        ),
+        ("tf-schedule",),
+    ),
+    (
+        "Signature",
+        (
+            "hmac_preset",
+            "hmac_header",
+            "hmac_algorithm",
+            "hmac_encoding",
+            "hmac_prefix",
+            "hmac_secret_source",
+            "hmac_secret",
+            "hmac_tolerance_seconds",
+        ),
+        ("tf-hmac",),
     ),
     (
         "Custom async response",
         ("response_status_code", "response_content_type", "response_headers", "response_body"),
+        ("tf-response",),
     ),
     (
         "Queue, retries and timing",
@@ -77,57 +82,10 @@ FLOW_FIELDSETS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
             "retry_exponential_backoff",
             "sync_timeout_seconds",
         ),
+        ("tf-queue",),
     ),
 )
-FLOW_FORM_FIELDS = tuple(name for _, names in FLOW_FIELDSETS for name in names)
-
-
-class FlowAdminForm(forms.ModelForm):
-    class Meta:
-        model = Flow
-        fields = FLOW_FORM_FIELDS
-
-    # Django's hook after the instance holds the form's values; django-stubs omit it.
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # the instance now holds the form's values
-        flow = self.instance
-        if self.errors or not flow.integration_id:
-            return
-        # Validated with its secrets (an hmac flow needs one), never shown. A secret typed
-        # into the form is sealed first, as saving will, so both read one shape.
-        flow.hmac = hmac_settings_seal(flow.hmac, flow_id=flow.pk)
-        definition = integration_export(integration=flow.integration, include_secrets=True)
-        steps = list(flow.steps.all()) if flow.pk else []
-        edited = flow_export(flow=flow, steps=steps, include_secrets=True)
-        original_name = (
-            Flow.objects.filter(pk=flow.pk).values_list("name", flat=True).first()
-            if flow.pk
-            else None
-        )
-        flows = definition.setdefault("flows", [])
-        index = next((i for i, f in enumerate(flows) if f["name"] == original_name), None)
-        if index is None:
-            flows.append(edited)
-            index = len(flows) - 1
-        else:
-            flows[index] = edited
-        try:
-            definition_validate(definition=definition)
-        except DefinitionError as error:
-            self._definition_errors_add(error, index)
-
-    def _definition_errors_add(self, error: DefinitionError, index: int) -> None:
-        prefix = f"flows[{index}]."
-        for location, message in error.errors.items():
-            if not location.startswith(prefix):
-                self.add_error(None, f"{location}: {message}")
-                continue
-            relative = location[len(prefix) :]
-            field = next((name for start, name in _PATH_FIELDS if relative.startswith(start)), None)
-            if field is None or field not in self.fields:
-                self.add_error(None, f"{relative}: {message}")
-            else:
-                self.add_error(field, f"{relative}: {message}")
+FLOW_FORM_FIELDS = tuple(name for _, names, _ in FLOW_FIELDSETS for name in names)
 
 
 class ConfigVariableForm(forms.ModelForm):
@@ -214,12 +172,6 @@ class FlowInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-
-class StepInline(admin.TabularInline):
-    model = Step
-    extra = 0
-    fields = ("position", "name", "action", "inputs")
 
 
 @admin.register(Integration)
@@ -339,10 +291,28 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
-    form = FlowAdminForm
+    form = FlowTriggerForm
     list_display = ("name", "integration", "trigger_type", "synchronous", "queue_type")
     list_select_related = ("integration",)
     list_filter = ("trigger_type", "queue_type")
     search_fields = ("name", "integration__name")
     inlines = [StepInline]
-    fieldsets = [(title, {"fields": names}) for title, names in FLOW_FIELDSETS]
+    fieldsets = [
+        (title, {"fields": names, "classes": classes}) for title, names, classes in FLOW_FIELDSETS
+    ]
+
+    def get_urls(self):
+        return [
+            path(
+                "schedule-preview/",
+                self.admin_site.admin_view(self.schedule_preview_view),
+                name="integrations_flow_schedule_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def schedule_preview_view(self, request: HttpRequest) -> JsonResponse:
+        """The trigger editor's live preview: next fire times or the error per field."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(trigger_schedule_preview_posted(query=request.GET))

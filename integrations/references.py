@@ -92,6 +92,26 @@ def _quote(name: str) -> str:
     return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def config_var_reference(key: str) -> str:
+    """The template naming config variable ``key``: ``{{ configVars['Signing Secret'] }}``."""
+    return "{{ configVars[" + _quote(key) + "] }}"
+
+
+def config_var_referenced(template: str) -> str | None:
+    """The key when ``template`` is exactly one config variable reference, else None."""
+    match = _TEMPLATE.fullmatch(template.strip())
+    if match is None:
+        return None
+    try:
+        reference = parse_reference(match[1])
+    except ReferenceSyntaxError:
+        return None
+    if reference.root != "configVars" or len(reference.segments) != 1:
+        return None
+    key = reference.segments[0].key
+    return key if isinstance(key, str) else None
+
+
 def parse_reference(expression: str) -> Reference:
     """Parse ``configVars['Base URL']``-style text into a root and segments."""
     text = expression.strip()

@@ -57,19 +57,20 @@ class Preset:
     name: str
     verify: Verify
     timestamped: bool = False
+    label: str = ""  # the sender's name as people write it ("GitHub")
 
 
 # Every preset a definition may name, in the order docs and error messages list them.
 PRESETS: dict[str, Preset] = {}
 
 
-def preset(name: str, *, timestamped: bool = False) -> Callable[[Verify], Verify]:
+def preset(name: str, *, label: str, timestamped: bool = False) -> Callable[[Verify], Verify]:
     """Register the decorated function as the ``name`` preset's check."""
 
     def register(verify: Verify) -> Verify:
         if name in PRESETS:
             raise ValueError(f"Signature preset {name!r} is registered twice.")
-        PRESETS[name] = Preset(name, verify, timestamped)
+        PRESETS[name] = Preset(name, verify, timestamped, label)
         return verify
 
     return register
@@ -146,7 +147,7 @@ def _verify_generic(
     return Verified()
 
 
-@preset("stripe", timestamped=True)
+@preset("stripe", label="Stripe", timestamped=True)
 def _verify_stripe(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     items = [item.split("=", 1) for item in _header(headers, "Stripe-Signature").split(",")]
     pairs = [(key.strip(), value.strip()) for key, value in (i for i in items if len(i) == 2)]
@@ -160,7 +161,7 @@ def _verify_stripe(settings: dict, body: bytes, headers: Mapping[str, str], now:
     return Verified()
 
 
-@preset("github")
+@preset("github", label="GitHub")
 def _verify_github(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     value = _header(headers, "X-Hub-Signature-256")
     if not value.startswith("sha256="):
@@ -171,7 +172,7 @@ def _verify_github(settings: dict, body: bytes, headers: Mapping[str, str], now:
     return Verified(delivery_id=headers.get("x-github-delivery") or None)
 
 
-@preset("shopify")
+@preset("shopify", label="Shopify")
 def _verify_shopify(
     settings: dict, body: bytes, headers: Mapping[str, str], now: float
 ) -> Verified:
@@ -182,7 +183,7 @@ def _verify_shopify(
     return Verified(delivery_id=headers.get("x-shopify-webhook-id") or None)
 
 
-@preset("slack", timestamped=True)
+@preset("slack", label="Slack", timestamped=True)
 def _verify_slack(settings: dict, body: bytes, headers: Mapping[str, str], now: float) -> Verified:
     raw_timestamp = _header(headers, "X-Slack-Request-Timestamp")
     timestamp = _check_timestamp(raw_timestamp, _tolerance(settings), now)
@@ -206,7 +207,7 @@ def _standard_webhooks_key(secret: str) -> bytes:
         raise SignatureError("The configured Standard Webhooks secret is not base64.") from error
 
 
-@preset("standard_webhooks", timestamped=True)
+@preset("standard_webhooks", label="Standard Webhooks", timestamped=True)
 def _verify_standard_webhooks(
     settings: dict, body: bytes, headers: Mapping[str, str], now: float
 ) -> Verified:

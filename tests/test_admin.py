@@ -1,5 +1,6 @@
-"""The admin: every page renders for staff, none for customer users; flow forms validate
-like the importer; lifecycle actions and replay work; lists do not query per row."""
+"""The admin: every page renders for staff, none for customer users; lifecycle actions
+and replay work; lists do not query per row. (The flow form: tests/integrations/
+test_admin_trigger_editor.py.)"""
 
 from __future__ import annotations
 
@@ -108,67 +109,6 @@ def test_definition_view_shows_yaml(client, staff_user, objects):
     download = client.get(url + "?download=1")
     assert download["Content-Type"] == "application/yaml"
     assert b"name: Scheduled" in download.content
-
-
-def _flow_form(flow, **changes):
-    data = {
-        "integration": str(flow.integration_id),
-        "name": flow.name,
-        "position": flow.position,
-        "description": "",
-        "trigger_type": flow.trigger_type,
-        "trigger_inputs": "{}",
-        "endpoint_security": flow.endpoint_security,
-        "schedule": '{"cron": "*/5 * * * *", "timeZone": "UTC"}',
-        "hmac": "null",
-        "response_headers": "{}",
-        "response_body": "",
-        "response_content_type": "",
-        "queue_type": "parallel",
-        "retry_max_attempts": 0,
-        "retry_delay_seconds": 60,
-        "steps-TOTAL_FORMS": 0,
-        "steps-INITIAL_FORMS": 0,
-    }
-    data.update(changes)
-    return data
-
-
-def test_flow_form_rejects_a_bad_cron_with_a_message(client, staff_user, objects):
-    client.force_login(staff_user)
-    flow = objects["flow"]
-    url = reverse("admin:integrations_flow_change", args=[flow.pk])
-    response = client.post(url, _flow_form(flow, schedule='{"cron": "61 * * * *"}'))
-    assert response.status_code == 200
-    errors = response.context["adminform"].form.errors
-    assert "schedule" in errors
-    assert "trigger.schedule.cron" in errors["schedule"][0]
-    flow.refresh_from_db()
-    assert flow.schedule["cron"] == "*/5 * * * *"
-
-
-def test_flow_form_rejects_bad_json_and_a_bad_zone(client, staff_user, objects):
-    client.force_login(staff_user)
-    flow = objects["flow"]
-    url = reverse("admin:integrations_flow_change", args=[flow.pk])
-    bad_json = client.post(url, _flow_form(flow, schedule="{nope"))
-    assert "schedule" in bad_json.context["adminform"].form.errors
-    bad_zone = client.post(
-        url, _flow_form(flow, schedule='{"cron": "* * * * *", "timeZone": "Mars/Olympus"}')
-    )
-    assert "schedule" in bad_zone.context["adminform"].form.errors
-
-
-def test_flow_form_saves_a_valid_change(client, staff_user, objects):
-    client.force_login(staff_user)
-    flow = objects["flow"]
-    url = reverse("admin:integrations_flow_change", args=[flow.pk])
-    response = client.post(
-        url, _flow_form(flow, schedule='{"cron": "0 9 * * 1-5", "timeZone": "Europe/Berlin"}')
-    )
-    assert response.status_code == 302
-    flow.refresh_from_db()
-    assert flow.schedule == {"cron": "0 9 * * 1-5", "timeZone": "Europe/Berlin"}
 
 
 def test_lifecycle_actions(client, staff_user, objects):

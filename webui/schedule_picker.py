@@ -21,16 +21,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
-from integrations.schedules import (
-    ScheduleError,
-    schedule_describe,
-    schedule_next_runs,
-    schedule_value_clean,
+from integrations.schedule_preview import (
+    fire_time_display,
+    schedule_preview,
+    time_zone_names,
 )
+from integrations.schedules import ScheduleError, schedule_value_clean
+
+# Shared with the admin's trigger editor, so both show one preview (re-exported here for
+# the wizard's callers).
+__all__ = ["fire_time_display", "schedule_preview", "time_zone_names"]
 
 PICKER_TYPES = [
     ("minute", "Every N minutes"),
@@ -50,15 +52,6 @@ WEEKDAYS = [
     ("0", "Sunday"),
 ]
 EVERY_LIMITS = {"minute": 59, "hour": 23, "day": 31}
-PREVIEW_COUNT = 5
-
-
-@cache
-def time_zone_names() -> list[str]:
-    """Every IANA zone, UTC first; ``integrations.schedules.zone_get`` still has the last
-    word on what is accepted."""
-    names = sorted(name for name in available_timezones() if "/" in name)
-    return ["UTC", *names]
 
 
 @dataclass
@@ -172,22 +165,6 @@ def picker_from_value(value: Any) -> Picker:
             picker.weekday = groups["weekday"]
         return picker
     return Picker(type="custom", cron=cron, zone=zone)
-
-
-def fire_time_display(moment: datetime) -> str:
-    """e.g. "Mon 9 Mar 2026, 08:00 CDT" — in the schedule's own zone."""
-    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname()}"
-
-
-def schedule_preview(schedule: dict | None, *, after: datetime | None = None) -> dict[str, Any]:
-    """What the wizard shows under a schedule: the description and next fire times."""
-    if not schedule:
-        return {"description": "No schedule set", "nextRuns": []}
-    runs = schedule_next_runs(schedule, count=PREVIEW_COUNT, after=after)
-    return {
-        "description": schedule_describe(schedule),
-        "nextRuns": [{"at": m.isoformat(), "display": fire_time_display(m)} for m in runs],
-    }
 
 
 def picker_preview(picker: Picker, *, after: datetime | None = None) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from instances.models import Customer, Instance, api_key_masked
 from instances.selectors import instance_flow_details
 from instances.services import instance_create, instance_update
 from integrations.models import Integration, TriggerType
+from integrations.schedule_preview import fire_time_display
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
-from webui.schedule_picker import fire_time_display
 
 RESULT_PREVIEW_CHARACTERS = 20_000
 

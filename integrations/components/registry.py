@@ -145,6 +145,11 @@ def load_components() -> None:
         importlib.import_module(module)
 
 
+def components_all() -> list[Component]:
+    """Every registered component, by key: what the admin's pickers list."""
+    return [_components[key] for key in sorted(_components)]
+
+
 def is_component_key(key: str) -> bool:
     """Whether ``key`` names a component's action or trigger (``<component>.<name>``)
     rather than a built-in; the key's shape decides, so it holds for an unregistered one."""
