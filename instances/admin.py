@@ -67,7 +67,8 @@ class InstanceAdminForm(forms.ModelForm):
         self.config_form: InstanceWizardForm | None = None
         self.config_values: dict[str, Any] | None = None
         instance = self.instance
-        if instance.pk and instance.removed_at is None:
+        # The add page has no integration yet (a UUID pk is set before the first save).
+        if not instance._state.adding and instance.removed_at is None:
             self.config_form = InstanceWizardForm(
                 self.data if self.is_bound else None,
                 integration=instance.integration,
@@ -293,7 +294,7 @@ class InstanceAdmin(admin.ModelAdmin):
     @admin.display(description="Live config values")
     def config_values_masked(self, obj: Instance) -> str:
         # Editable values are the typed fields below; this is what runs now, masked.
-        if not obj.pk:
+        if obj._state.adding:
             return "Set after saving: one field per config variable."
         rows = []
         for key, value in obj.config_values_masked().items():
@@ -311,7 +312,7 @@ class InstanceAdmin(admin.ModelAdmin):
     def webhook_urls(self, obj: Instance) -> str:
         """Each webhook flow's URL with a copy button, its keys masked (the full key is
         never on the page), and links to test it and see its activity."""
-        if not obj.pk or not obj.is_deployed:
+        if obj._state.adding or not obj.is_deployed:
             return "Not deployed: deploy the instance to get its webhook URLs."
         flows, _ = instance_flow_details(obj)
         endpoints = {e.flow_name: e.pk for e in obj.endpoints.all()}
@@ -332,7 +333,7 @@ class InstanceAdmin(admin.ModelAdmin):
         """Each schedule flow in words with its next five fire times as local times in the
         schedule's zone (and ISO, as the API writes them), from the read the API and the
         wizard share; one whose schedule is an unset config variable says which to set."""
-        if not obj.pk:
+        if obj._state.adding:
             return "—"
         flows, _ = instance_flow_details(obj)
         rows = []

@@ -68,6 +68,8 @@ def admin_urls(objects) -> list[str]:
     ]:
         urls.append(reverse(f"admin:{model}_changelist"))
         urls.append(reverse(f"admin:{model}_change", args=[objects[key].pk]))
+        if key not in {"execution", "endpoint"}:  # made by runs and deploys, never added
+            urls.append(reverse(f"admin:{model}_add"))
     urls.append(
         reverse("admin:integrations_integration_definition", args=[objects["integration"].pk])
     )
