@@ -1,0 +1,120 @@
+"""The step editor in a real browser (Debian's Chromium via Playwright) against gunicorn
+on the test database, at 1280 and 390 px: add a step, pick its action, fill the inputs it
+declares with the reference helper, move it up, save, and read the stored rows; no page
+is wider than its viewport."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.models import Flow
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
+from tests.fixtures.domain import definition
+
+# The wizard's browser fixtures: one headless Chromium per test, static files collected.
+from tests.webui.conftest import chromium, static_collected  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FETCH_INPUTS = {"url": "{{ configVars['Base URL'] }}/orders", "timeoutSeconds": 5}
+NOTIFY_MESSAGE = "Order from {{ configVars['Base URL'] }}: {{ steps['Fetch'].statusCode }}"
+
+
+def _flow(make_integration, name: str) -> Flow:
+    spec = definition(
+        name=name,
+        configVariables=[{"key": "Base URL", "type": "string", "default": "http://127.0.0.1:9"}],
+    )
+    spec["flows"][0]["steps"] = [
+        {"name": "Fetch", "action": "http.request", "inputs": FETCH_INPUTS},
+        {"name": "Reply", "action": "flow.return", "inputs": {"data": "{{ steps['Fetch'].data }}"}},
+    ]
+    return make_integration(spec).flows.get()
+
+
+def _card(page, index: int):
+    return page.locator("#steps-group .tf-step:not(.empty-form)").nth(index)
+
+
+def _earlier_steps(page, index: int) -> str:
+    return _card(page, index).locator(".tf-step-refs-list").first.text_content()
+
+
+def test_pick_an_action_fill_its_inputs_with_references_reorder_and_save(
+    chromium,  # noqa: F811 - the imported fixture
+    static_collected,  # noqa: F811
+    start_live_server,
+    staff_user,
+    make_integration,
+):
+    server = start_live_server(workers=2)
+    errors: list[str] = []
+    for width in WIDTHS:
+        flow = _flow(make_integration, f"Orders {width}")
+        context = chromium.new_context(
+            base_url=server.url, viewport={"width": width, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
+        page.fill("#id_username", "staff")
+        page.fill("#id_password", "staff-pass")
+        page.click("input[type=submit]")
+        page.wait_for_selector("#steps-group .tf-step-inputs")
+
+        # A stored step shows its action's declared inputs as fields, values in place.
+        fetch = _card(page, 0)
+        assert fetch.locator("[data-input=url] input").input_value().endswith("/orders")
+        assert fetch.locator("[data-input=timeoutSeconds] input").input_value() == "5"
+        assert fetch.locator("[data-input=url] .tf-step-required").is_visible()
+        assert "default: GET" in fetch.locator("[data-input=method] input").get_attribute(
+            "placeholder"
+        )
+
+        # Add a step and pick its action: its inputs appear as fields.
+        page.locator("#steps-group .add-row a").click()
+        notify = _card(page, 2)
+        notify.locator("input[name$='-name']").fill("Notify")
+        notify.locator("select[name$='-action']").select_option("log.write")
+        assert "Write one line" in notify.locator(".tf-step-action-description").inner_text()
+        message = notify.locator("[data-input=message] input")
+        assert message.is_visible()
+        assert notify.locator("[data-input=level] input").is_visible()
+
+        # The reference helper: the steps above, the config variables; inserted at the caret.
+        message.fill("Order from ")
+        helper = notify.locator("details.tf-step-refs")
+        helper.locator("summary").click()
+        earlier = helper.locator(".tf-step-refs-list").first.inner_text()
+        assert "steps['Fetch']" in earlier and "steps['Reply']" in earlier
+        message.click()
+        message.press("End")
+        helper.get_by_role("button", name="configVars['Base URL']").click()
+        message.press("End")
+        message.press_sequentially(": ")
+        helper.get_by_role("button", name="steps['Fetch']").click()
+        page.keyboard.type(".statusCode")
+        assert message.input_value() == NOTIFY_MESSAGE
+
+        # Move the new step up with the keyboard: it now runs before Reply.
+        notify.get_by_role("button", name="Move this step up").focus()
+        page.keyboard.press("Enter")
+        assert _card(page, 1).locator("input[name$='-name']").input_value() == "Notify"
+        assert "steps['Notify']" in _earlier_steps(page, 2)
+        assert "steps['Reply']" not in _earlier_steps(page, 1)
+
+        page_fits(page)
+        admin_screenshot(page, f"admin-flow-steps-{width}")
+        page.click("input[name=_continue]")
+        page.wait_for_selector("ul.messagelist")
+        assert "was changed successfully" in page.locator("ul.messagelist").inner_text()
+        rows = flow.steps.order_by("position").values_list("position", "name", "action", "inputs")
+        assert list(rows) == [
+            (0, "Fetch", "http.request", FETCH_INPUTS),
+            (1, "Notify", "log.write", {"message": NOTIFY_MESSAGE}),
+            (2, "Reply", "flow.return", {"data": "{{ steps['Fetch'].data }}"}),
+        ]
+        page_fits(page)
+        assert not errors, errors
+        context.close()
