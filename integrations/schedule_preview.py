@@ -71,9 +71,9 @@ def trigger_schedule_preview(
         return _preview_errors({"configVar": f"{key!r} is not a schedule config variable here."})
     value = schedule_resolve(schedule, config_values=dict(variable_defaults))
     if not value:
-        note = f"{key!r} has no default: each customer picks the schedule in the wizard."
+        note = f"{key} has no default: each customer picks the schedule in the wizard."
         return {"ok": True, "errors": {}, "note": note, "description": "", "nextRuns": []}
-    note = f"With {key!r}'s default; each customer may pick another in the wizard."
+    note = f"With the default of {key}; each customer may pick another in the wizard."
     return {"ok": True, "errors": {}, "note": note, **schedule_preview(value, after=after)}
 
 

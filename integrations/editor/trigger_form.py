@@ -42,9 +42,9 @@ LITERAL = "literal"
 VARIABLE_PREFIX = "configVar:"
 SCHEDULE_FORMS = (
     ("interval", "Every N minutes, hours, days or weeks"),
-    ("cron", "A cron expression in a time zone"),
-    ("configVar", "A schedule config variable (each customer picks)"),
-    ("none", "No schedule (started by its webhook)"),
+    ("cron", "Cron, in a time zone"),
+    ("configVar", "Config variable (customer picks)"),
+    ("none", "No schedule (its webhook starts it)"),
 )
 
 # Where a definition error path lands on the flow form (first match wins).
