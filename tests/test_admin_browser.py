@@ -12,7 +12,7 @@ from django.utils import timezone
 from executions.models import Execution, TriggerKind
 from executions.runner import execution_run
 from executions.services import execution_create
-from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits, staff_page
 from tests.fixtures.domain import definition
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
@@ -87,15 +87,9 @@ def test_executions_list_and_detail_fit_the_screen(
     shown = _history(make_integration, make_instance, customer_a, customer_b)
     server = start_live_server(workers=2)
     for width in WIDTHS:
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": 900}
+        page = staff_page(
+            chromium, server.url, width=width, next_url="/admin/executions/execution/"
         )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto("/admin/login/?next=/admin/executions/execution/")
-        page.fill("#id_username", "staff")
-        page.fill("#id_password", "staff-pass")
-        page.click("input[type=submit]")
         page.wait_for_selector("#result_list")
         assert page.locator("#result_list tbody tr").count() == 31
         assert page.locator(".tf-badge-failed").count() == 6
@@ -127,4 +121,4 @@ def test_executions_list_and_detail_fit_the_screen(
         assert page.locator("a.deletelink").count() == 0
         page_fits(page)
         admin_screenshot(page, f"admin-instance-remove-{width}")
-        context.close()
+        page.context.close()

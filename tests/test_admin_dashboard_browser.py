@@ -7,9 +7,7 @@ With ``TRIGGERFISH_UI_DOCS=1`` the screenshots refresh docs/ui/admin-dashboard-*
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -19,9 +17,8 @@ from django_celery_beat.models import PeriodicTask
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.services import execution_create
 from instances.models import Endpoint
+from tests.fixtures.admin_browser import admin_screenshot, page_fits, staff_page
 from tests.webui.conftest import (  # noqa: F401 - fixtures
-    ARTIFACTS,
-    DOCS_SCREENSHOTS,
     chromium,
     static_collected,
 )
@@ -47,13 +44,8 @@ DEFINITION = {
 
 WIDTHS = {1280: 900, 390: 844}
 
+
 # What sticks out of the viewport, for the failure message.
-WIDER_THAN_VIEWPORT = """() => [...document.querySelectorAll('body *')]
-    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 8)
-    .map(el => `${el.tagName}#${el.id}.${el.className} ${el.getBoundingClientRect().right}`)"""
-
-
 def _runs(instance, flow_name: str, status: str, count: int, *, age: timedelta) -> None:
     for _ in range(count):
         execution = execution_create(
@@ -107,18 +99,8 @@ def test_dashboard_renders_every_section_at_desktop_and_phone_widths(
     from playwright.sync_api import expect
 
     server = start_live_server(workers=1)
-    folder = ARTIFACTS / "admin-dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
     for width, height in WIDTHS.items():
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": height}
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto("/admin/")
-        page.get_by_label("Username").fill("staff")
-        page.get_by_label("Password").fill("staff-pass")
-        page.get_by_role("button", name="Log in").click()
+        page = staff_page(chromium, server.url, width=width, height=height)
 
         expect(page.locator("#dashboard-status h2")).to_contain_text(
             "Executions, last 24 hours (24)"
@@ -149,14 +131,8 @@ def test_dashboard_renders_every_section_at_desktop_and_phone_widths(
                 return Boolean(follows(product, heading) && follows(heading, beat));
             }"""
         )
-        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert fits, (width, page.evaluate(WIDER_THAN_VIEWPORT))
-
-        path = folder / f"admin-dashboard-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
-            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+        page_fits(page)
+        admin_screenshot(page, f"admin-dashboard-{width}")
 
         # A failing flow's link opens its filtered list, which fits too.
         failing.first.locator("a").click()
@@ -166,4 +142,4 @@ def test_dashboard_renders_every_section_at_desktop_and_phone_widths(
         expect(page.locator("#nav-sidebar .module").last).to_have_class(
             re.compile("app-django_celery_beat")
         )
-        context.close()
+        page.context.close()

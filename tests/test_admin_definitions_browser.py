@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from integrations.models import Integration
-from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits, staff_page
 from tests.fixtures.domain import definition
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
@@ -45,15 +45,9 @@ def test_import_a_file_then_a_changed_one_and_diff_them(
     server = start_live_server(workers=2)
     for width in WIDTHS:
         name = f"Order sync {width}"
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": 900}
+        page = staff_page(
+            chromium, server.url, width=width, next_url="/admin/integrations/integration/"
         )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto("/admin/login/?next=/admin/integrations/integration/")
-        page.fill("#id_username", "staff")
-        page.fill("#id_password", "staff-pass")
-        page.click("input[type=submit]")
         page.get_by_role("link", name="Import a definition").click()
         page.wait_for_selector("#definition-import")
         page_fits(page)
@@ -91,4 +85,4 @@ def test_import_a_file_then_a_changed_one_and_diff_them(
         assert color not in ("rgba(0, 0, 0, 0)", "transparent"), color
         page_fits(page)
         admin_screenshot(page, f"admin-diff-{width}")
-        context.close()
+        page.context.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from instances.models import ApiKey, Instance
-from tests.fixtures.admin_browser import admin_screenshot, page_fits
+from tests.fixtures.admin_browser import admin_screenshot, page_fits, staff_page
 from tests.test_admin_instances import DEFINITION, SECRET
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
@@ -32,16 +32,8 @@ def test_instance_page_configures_and_deploys(
         instance = Instance.objects.create(
             integration=integration, customer=customer_a, name=f"Acme webshop {width}"
         )
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": 900}
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
         change = f"/admin/instances/instance/{instance.pk}/change/"
-        page.goto(f"/admin/login/?next={change}")
-        page.fill("#id_username", "staff")
-        page.fill("#id_password", "staff-pass")
-        page.click("input[type=submit]")
+        page = staff_page(chromium, server.url, width=width, next_url=change)
         page.wait_for_selector("#config")
         # The schedule flow is listed before any deploy, in its zone.
         assert (
@@ -73,4 +65,4 @@ def test_instance_page_configures_and_deploys(
         assert key.key[-4:] in html
         page_fits(page)
         admin_screenshot(page, f"admin-instance-{width}")
-        context.close()
+        page.context.close()

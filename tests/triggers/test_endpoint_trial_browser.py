@@ -7,17 +7,13 @@ With ``TRIGGERFISH_UI_DOCS=1`` the screenshots refresh docs/ui/admin-trial-*.png
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from django.urls import reverse
 
 from instances.models import Endpoint
+from tests.fixtures.admin_browser import admin_screenshot, page_fits, staff_page
 from tests.fixtures.domain import definition
 from tests.webui.conftest import (  # noqa: F401 - fixtures
-    ARTIFACTS,
-    DOCS_SCREENSHOTS,
     chromium,
     static_collected,
 )
@@ -26,11 +22,6 @@ from triggers.webhooks.trial import SIGNED_RESULT_URL
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDTHS = {1280: 900, 390: 844}
-
-WIDER_THAN_VIEWPORT = """() => [...document.querySelectorAll('body *')]
-    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 8)
-    .map(el => `${el.tagName}#${el.id}.${el.className} ${el.getBoundingClientRect().right}`)"""
 
 
 def test_a_sync_trial_shows_the_redirect_and_the_result_at_both_widths(
@@ -62,18 +53,9 @@ def test_a_sync_trial_shows_the_redirect_and_the_result_at_both_widths(
     endpoint = Endpoint.objects.get(instance=instance)
     # The server's webhooks enqueue on this session's queue, the one the worker consumes.
     server = start_live_server(workers=1, env={"CELERY_TASK_DEFAULT_QUEUE": celery_session_queue})
-    folder = ARTIFACTS / "admin-trial"
-    folder.mkdir(parents=True, exist_ok=True)
     for width, height in WIDTHS.items():
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": height}
-        )
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.goto(reverse("admin:triggers_endpoint_test", args=[endpoint.pk]))
-        page.get_by_label("Username").fill("staff")
-        page.get_by_label("Password").fill("staff-pass")
-        page.get_by_role("button", name="Log in").click()
+        trial = reverse("admin:triggers_endpoint_test", args=[endpoint.pk])
+        page = staff_page(chromium, server.url, width=width, height=height, next_url=trial)
 
         page.get_by_label("Synchronously: wait for the run and show its result").check()
         page.locator("#id_body").fill(f'{{"order": {width}}}')
@@ -93,11 +75,6 @@ def test_a_sync_trial_shows_the_redirect_and_the_result_at_both_widths(
         page.get_by_role("button", name="Send").click()
         expect(page.locator("#trial-followed")).to_contain_text(f'"quote": "Q-{width}"')
 
-        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert fits, (width, page.evaluate(WIDER_THAN_VIEWPORT))
-        path = folder / f"admin-trial-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("TRIGGERFISH_UI_DOCS") == "1":
-            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
-        context.close()
+        page_fits(page)
+        admin_screenshot(page, f"admin-trial-{width}")
+        page.context.close()
