@@ -118,3 +118,48 @@ def test_pick_an_action_fill_its_inputs_with_references_reorder_and_save(
         page_fits(page)
         assert not errors, errors
         context.close()
+
+
+def test_switching_action_keeps_inputs_and_an_input_error_shows_on_its_field(
+    chromium,  # noqa: F811 - the imported fixture
+    static_collected,  # noqa: F811
+    start_live_server,
+    staff_user,
+    make_integration,
+):
+    server = start_live_server(workers=1)
+    flow = _flow(make_integration, "Switching")
+    context = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "staff-pass")
+    page.click("input[type=submit]")
+    fetch = _card(page, 0)
+    fetch.locator("[data-input=headers] textarea").fill('{"x-acme": "1"}')
+
+    # flow.return declares headers too, not url or timeoutSeconds: those move to "other".
+    fetch.locator("select[name$='-action']").select_option("flow.return")
+    assert "x-acme" in fetch.locator("[data-input=headers] textarea").input_value()
+    assert fetch.locator("[data-input=url]").count() == 0
+    other = fetch.locator("details.tf-step-other")
+    assert other.get_attribute("open") is not None
+    assert "/orders" in other.locator("textarea").input_value()
+
+    # And back: every value is where it was.
+    fetch.locator("select[name$='-action']").select_option("http.request")
+    assert fetch.locator("[data-input=url] input").input_value().endswith("/orders")
+    assert fetch.locator("[data-input=timeoutSeconds] input").input_value() == "5"
+    assert other.locator("textarea").input_value() == ""
+
+    # The importer refuses a NUL in an input: the message is shown under that input.
+    fetch.locator("[data-input=url] input").fill("http://127.0.0.1:9/\u0000")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".errornote")
+    error = _card(page, 0).locator("[data-input=url] ul.errorlist")
+    assert "NUL" in error.inner_text()
+    stored = flow.steps.get(name="Fetch")
+    assert stored.inputs == FETCH_INPUTS
+    page_fits(page)
+    context.close()
