@@ -295,3 +295,17 @@ def test_replacing_an_unregistered_action_saves_the_step(admin, flow):
     response = post_steps(admin, flow, **{"steps-1-action": "log.write"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert stored(flow)[1][2] == "log.write"
+
+
+def test_a_step_of_a_flow_with_a_sealed_signing_secret_saves(admin, make_integration):
+    # The formset checks the flow with its secrets opened, as the importer sees them.
+    spec = _spec()
+    spec["flows"][0]["trigger"] = {
+        "type": "hmac_webhook",
+        "hmac": {"header": "x-signature", "algorithm": "sha256", "secret": "literal-secret"},
+    }
+    flow = make_integration(spec).flows.get()
+    response = post_steps(admin, flow, **{"steps-1-inputs": '{"message": "signed"}'})
+    assert response.status_code == 302, step_forms(response)[1].errors
+    assert stored(flow)[1][3] == {"message": "signed"}
+    assert "literal-secret" not in admin.get(change_url(flow)).content.decode()

@@ -6,7 +6,8 @@
  * object back on every change. Inputs the action does not declare are kept under "Other
  * inputs". It also moves steps up and down (renumbering their positions in page order)
  * and offers, per step, the references that step may use (#tf-step-references plus the
- * steps above it), inserting the one chosen into the input last focused.
+ * steps above it), inserting the one chosen into the input last focused. One input's
+ * field is built by flow_steps_inputs.js, loaded before this script.
  */
 (function () {
   "use strict";
@@ -18,21 +19,8 @@
 
   const ACTIONS = readJson("tf-step-actions", {});
   const REFERENCES = readJson("tf-step-references", { trigger: [], configVars: [], run: [] });
-  const NUMBER = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
   const states = new Map();
-  let uniqueId = 0;
-
-  function element(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attributes || {})) {
-      if (value === false || value === null || value === undefined) continue;
-      if (key === "text") node.textContent = value;
-      else if (key === "className") node.className = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
+  const { element, show, inputField } = window.tfStepInputs;
 
   function group() {
     return document.getElementById("steps-group");
@@ -63,149 +51,6 @@
     return `'${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
   }
 
-  function describeDefault(value) {
-    return typeof value === "string" ? value : JSON.stringify(value);
-  }
-
-  /* ---- one input's field ------------------------------------------------------- */
-
-  function kindOf(type, value) {
-    const kind =
-      type === "string" || type === "bytes"
-        ? "text"
-        : type === "number" || type === "integer"
-          ? "number"
-          : type === "boolean"
-            ? "boolean"
-            : "json";
-    if (value === undefined) return kind;
-    // A value the natural widget cannot show as it is stays exact in a JSON box.
-    if (kind === "text" && typeof value !== "string") return "json";
-    if (kind === "number" && typeof value !== "number" && typeof value !== "string") return "json";
-    if (kind === "boolean" && typeof value !== "boolean" && typeof value !== "string") return "json";
-    return kind;
-  }
-
-  function jsonText(value) {
-    if (value === undefined) return "";
-    if (typeof value === "string") {
-      // Text that would read back as JSON (e.g. "12") is shown quoted, other text as is.
-      try {
-        JSON.parse(value);
-        return JSON.stringify(value);
-      } catch (error) {
-        return value;
-      }
-    }
-    return JSON.stringify(value, null, 2);
-  }
-
-  function inputField(state, declared, value) {
-    const id = `tf-step-input-${++uniqueId}`;
-    const kind = kindOf(declared.type, value);
-    const label = element(
-      "label",
-      { for: id },
-      element("span", { className: "tf-step-input-name", text: declared.name }),
-      declared.required ? element("span", { className: "tf-step-required", text: "required" }) : null,
-      element("span", { className: "tf-step-type", text: declared.type })
-    );
-    const placeholder =
-      declared.default === null || declared.default === undefined
-        ? declared.required
-          ? "required"
-          : "not set"
-        : `default: ${describeDefault(declared.default)}`;
-    const wrapper = element("div", { className: `tf-step-input tf-step-kind-${kind}`, "data-input": declared.name });
-    let control;
-    let template = null;
-    if (kind === "boolean") {
-      control = element(
-        "select",
-        { id },
-        element("option", { value: "", text: `(not set${declared.default !== null && declared.default !== undefined ? `; default ${declared.default}` : ""})` }),
-        element("option", { value: "true", text: "true" }),
-        element("option", { value: "false", text: "false" }),
-        element("option", { value: "template", text: "a {{ reference }}…" })
-      );
-      template = element("input", {
-        type: "text",
-        className: "tf-step-template",
-        "aria-label": `${declared.name} as a reference`,
-        placeholder: "{{ trigger.body.data.flag }}",
-        spellcheck: "false",
-      });
-      if (typeof value === "boolean") control.value = String(value);
-      else if (typeof value === "string") {
-        control.value = "template";
-        template.value = value;
-      }
-      template.hidden = control.value !== "template";
-      control.addEventListener("change", () => {
-        template.hidden = control.value !== "template";
-        if (!template.hidden) template.focus();
-      });
-    } else if (kind === "json") {
-      control = element("textarea", { id, rows: "3", spellcheck: "false", placeholder });
-      control.value = jsonText(value);
-    } else {
-      control = element("input", {
-        id,
-        type: "text",
-        spellcheck: "false",
-        placeholder,
-        inputmode: kind === "number" ? "decimal" : false,
-      });
-      control.value = value === undefined ? "" : String(value);
-    }
-    wrapper.append(label, control);
-    if (template) wrapper.append(template);
-    const hints = [declared.description];
-    if (kind === "json" && declared.type !== "any") hints.push(`JSON ${declared.type}, or a {{ reference }}`);
-    if (kind === "number") hints.push("a number, or a {{ reference }}");
-    const hint = hints.filter(Boolean).join(" · ");
-    if (hint) wrapper.append(element("p", { className: "tf-step-hint", text: hint }));
-    const problem = element("p", { className: "tf-step-problem", "aria-live": "polite", hidden: true });
-    wrapper.append(problem);
-    const error = state.errors[declared.name];
-    if (error) {
-      wrapper.classList.add("tf-step-has-error");
-      wrapper.append(element("ul", { className: "errorlist" }, element("li", { text: error })));
-    }
-    wrapper.read = function () {
-      problem.hidden = true;
-      if (kind === "boolean") {
-        if (control.value === "") return { set: false };
-        if (control.value === "template") {
-          return template.value === "" ? { set: false } : { set: true, value: template.value };
-        }
-        return { set: true, value: control.value === "true" };
-      }
-      const text = control.value;
-      if (text.trim() === "") return { set: false };
-      if (kind === "text") return { set: true, value: text };
-      if (kind === "number") {
-        if (NUMBER.test(text)) return { set: true, value: Number(text) };
-        if (!text.includes("{{")) show(problem, "Not a number; it is kept as text.");
-        return { set: true, value: text };
-      }
-      try {
-        return { set: true, value: JSON.parse(text) };
-      } catch (error) {
-        if (declared.type !== "any" && !text.includes("{{")) {
-          show(problem, "Not JSON; it is kept as text.");
-        }
-        return { set: true, value: text };
-      }
-    };
-    return wrapper;
-  }
-
-  function show(node, text) {
-    node.textContent = text;
-    node.hidden = false;
-  }
-
   /* ---- a step card ------------------------------------------------------------- */
 
   function storedInputs(state) {
@@ -224,7 +69,7 @@
     const declared = spec ? spec.inputs : [];
     const names = new Set(declared.map((input) => input.name));
     state.fields.replaceChildren();
-    state.inputFields = declared.map((input) => inputField(state, input, value[input.name]));
+    state.inputFields = declared.map((input) => inputField(input, value[input.name], state.errors[input.name]));
     state.fields.append(...state.inputFields);
     if (!declared.length) {
       state.fields.append(
