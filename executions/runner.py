@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import codec
-from executions import broker, services
+from executions import broker
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
@@ -34,19 +34,22 @@ from executions.results import (
     sync_result_object_store,
 )
 from executions.retries import execution_finished_followup
-from executions.run_definitions import config_vars_for, execution_rows_attach, flow_steps
-from instances.endpoints import instance_webhook_context
+from executions.run_definitions import execution_rows_attach, flow_steps
+from executions.run_scope import execution_scope, run_state_open
 from integrations.components.context import (
     ActionContext,
     ExecutionLogger,
     LogSink,
+    StateAccess,
     StepError,
     StopExecution,
     action_inputs_prepare,
 )
 from integrations.components.registry import get_action
 from integrations.models import Flow, QueueType, Step
-from integrations.references import TemplateError, resolve_inputs, template_references
+from integrations.references import TemplateError, resolve_inputs
+from state.buffer import StateBuffer, StateError
+from state.services import state_buffer_commit
 
 logger = logging.getLogger(__name__)
 
@@ -87,64 +90,6 @@ def execution_run(*, execution_id: str) -> None:
         heartbeat_unregister(execution_id=execution_id)
 
 
-# What ``instance_webhook_context`` adds to ``trigger`` (four queries): computed only for
-# flows whose steps can read it.
-WEBHOOK_CONTEXT_KEYS = frozenset({"webhookUrls", "webhookApiKeys", "invokeUrl"})
-
-
-def _reads_webhook_context(steps: list[Step] | None) -> bool:
-    """Whether any step's inputs reference ``trigger.webhookUrls``, ``webhookApiKeys``,
-    ``invokeUrl`` or ``trigger`` whole. Only references can: actions are not handed the
-    trigger. Unknown steps, or inputs that do not parse (the step fails on them anyway),
-    count as reading it."""
-    if steps is None:
-        return True
-    for step in steps:
-        try:
-            references = template_references(step.inputs)
-        except Exception:
-            return True
-        for reference in references:
-            if reference.root != "trigger":
-                continue
-            if not reference.segments or reference.segments[0].key in WEBHOOK_CONTEXT_KEYS:
-                return True
-    return False
-
-
-def _config_vars(execution: Execution) -> dict[str, Any]:
-    return config_vars_for(integration=execution.integration, instance=execution.instance)
-
-
-def execution_scope(execution: Execution, steps: list[Step] | None = None) -> dict[str, Any]:
-    """What references may read during this run (SPEC §2 "References"). Given the flow's
-    ``steps``, the webhook URLs and keys are left out when no step can read them."""
-    instance = execution.instance
-    flow = execution.flow
-    # Computed at run time so a flow sees the instance's current URLs and keys, including
-    # those added after the execution was accepted. A payload that carries its own (deploy
-    # and remove flows) wins: a remove flow runs after the endpoints are gone and needs the
-    # URLs it registered.
-    webhook_context = instance_webhook_context(instance) if _reads_webhook_context(steps) else {}
-    trigger = {**webhook_context, **(execution.trigger_payload or {})}
-    return {
-        "trigger": trigger,
-        "configVars": _config_vars(execution),
-        "steps": {},
-        **services.identity_fields(
-            instance=instance,
-            flow=flow,
-            integration=execution.integration,
-            customer=execution.customer,
-        ),
-        "execution": {
-            "id": str(execution.id),
-            "attempt": execution.attempt,
-            "startedAt": execution.started_at.isoformat() if execution.started_at else None,
-        },
-    }
-
-
 def _error_message(error: Exception) -> str:
     if isinstance(error, StepError | TemplateError):
         return str(error)
@@ -159,6 +104,7 @@ def _run_step(
     position: int,
     scope: dict[str, Any],
     held_lines: list[ExecutionLog],
+    state: StateAccess,
 ) -> tuple[StepResult, Any, bool]:
     """Run one step. Returns its StepResult (not saved yet: the caller saves it before the
     next step starts, or with the final status), the result value and whether the run
@@ -182,6 +128,7 @@ def _run_step(
             flow=scope["flow"],
             config_vars=scope["configVars"],
             log_sink=execution_log_sink(execution, held_lines),
+            state=state,
         )
         try:
             value = action.function(context, **inputs)
@@ -236,6 +183,8 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
     run_log = ExecutionLogger(sink=execution_log_sink(execution, held_lines))
     clock = time.monotonic()
     scope = execution_scope(execution, steps)
+    state = run_state_open(execution=execution, steps=steps, scope=scope)
+    state_access = state.access()
     error = ""
     value: Any = None
     stop = False
@@ -251,7 +200,12 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
             run_log.warning(f"Execution stopped before step '{step.name}': no longer running")
             return
         step_result, value, stop = _run_step(
-            execution=execution, step=step, position=position, scope=scope, held_lines=held_lines
+            execution=execution,
+            step=step,
+            position=position,
+            scope=scope,
+            held_lines=held_lines,
+            state=state_access,
         )
         if step_result.status == StepStatus.FAILED:
             error = step_result.error
@@ -295,14 +249,45 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
         sync_result_object_store(execution_id=execution.id, value=value, stopped=stop)
     lines = held_lines + closing_lines
     held_lines.clear()  # _finish's transaction has them now; a crash after must not repeat them
+    try:
+        _finish(
+            execution.id,
+            status,
+            error,
+            flow,
+            last_result=last_result,
+            lines=lines,
+            outcome=_sync_outcome(execution, status, error, last_result),
+            state=state if status == ExecutionStatus.SUCCEEDED else None,
+        )
+    except StateError as refused:
+        # The writes fitted when the steps made them, but runs committed since have taken
+        # the scope past its limit: the run fails, and its transaction saved nothing.
+        _finish_state_refused(execution, flow, last_result, lines[:-1], str(refused), elapsed)
+
+
+def _finish_state_refused(
+    execution: Execution,
+    flow: Flow,
+    last_result: StepResult | None,
+    lines: list[ExecutionLog],
+    error: str,
+    elapsed: float,
+) -> None:
+    """Finish a run whose state could not be saved as failed, its last step with it."""
+    if last_result is not None:
+        last_result.status = StepStatus.FAILED
+        last_result.error = error
+    step_name = last_result.name if last_result is not None else ""
+    lines = [
+        *lines,
+        _log_line(execution, "error", f"Step '{step_name}' failed: {error}", step_name),
+        _log_line(execution, "error", f"Execution finished: failed in {elapsed:.3f} s"),
+    ]
+    status = ExecutionStatus.FAILED
+    outcome = _sync_outcome(execution, status, error, last_result)
     _finish(
-        execution.id,
-        status,
-        error,
-        flow,
-        last_result=last_result,
-        lines=lines,
-        outcome=_sync_outcome(execution, status, error, last_result),
+        execution.id, status, error, flow, last_result=last_result, lines=lines, outcome=outcome
     )
 
 
@@ -357,18 +342,23 @@ def _finish(
     last_result: StepResult | None = None,
     lines: list[ExecutionLog] | None = None,
     outcome: SyncOutcome | None = None,
+    state: StateBuffer | None = None,
 ) -> None:
-    # The last step's result, the closing log lines and the final status commit together:
-    # a waiter woken by the finish finds all of them.
+    # The last step's result, the closing log lines, the final status and a succeeded
+    # run's state commit together: a waiter woken by the finish finds all of them.
     with transaction.atomic():
+        # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that,
+        # and saves no state.
+        finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
+            status=status, ended_at=timezone.now(), error=error
+        )
+        if finished and state is not None:
+            # Raises StateError before anything else is saved when the writes no longer fit.
+            state_buffer_commit(buffer=state)
         if last_result is not None:
             last_result.save()
         if lines:
             ExecutionLog.objects.bulk_create(lines)
-        # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that.
-        finished = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(
-            status=status, ended_at=timezone.now(), error=error
-        )
     # After the update has committed: a woken waiter reads the final row, or the outcome,
     # which is announced only when this update wrote it (else the row says otherwise).
     execution_finished_notify(execution_id=execution_id, outcome=outcome if finished else None)

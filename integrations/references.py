@@ -2,7 +2,7 @@
 
 A template is resolved against a *scope*, a dict with the roots a reference may start at
 (``trigger``, ``configVars``, ``steps``, ``instance``, ``customer``, ``integration``,
-``flow``, ``execution``). Expressions are paths, parsed by a small tokenizer; nothing is
+``flow``, ``execution``, ``state``). Expressions are paths, parsed by a small tokenizer; nothing is
 ever evaluated, so a definition cannot run code on the worker.
 
 Grammar (whitespace allowed only around the whole expression)::
@@ -39,6 +39,7 @@ ROOTS = (
     "integration",
     "flow",
     "execution",
+    "state",
 )
 
 _NAME_STOP = set(".[]'\"") | {" ", "\t", "\n", "\r"}

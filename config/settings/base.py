@@ -15,6 +15,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "integrations",
     "instances",
+    "state",
     "executions",
     "triggers",
     "api",

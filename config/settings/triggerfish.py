@@ -54,3 +54,8 @@ if TRIGGERFISH_LOST_HEARTBEAT_SECONDS < 2 * TRIGGERFISH_HEARTBEAT_SECONDS:
 TRIGGERFISH_RECOVERY_SWEEP_SECONDS = env_float(
     "TRIGGERFISH_RECOVERY_SWEEP_SECONDS", 15.0, minimum=1.0
 )
+# Persisted state (SPEC §7): one value at most this many bytes of JSON (UTF-8). A larger
+# write fails its step naming the key and this limit, and the run saves no state.
+TRIGGERFISH_STATE_MAX_VALUE_BYTES = env_int(
+    "TRIGGERFISH_STATE_MAX_VALUE_BYTES", 1024 * 1024, minimum=1
+)

@@ -84,10 +84,66 @@ class ExecutionLogger:
         self.write("error", message)
 
 
+class StateScopeAccess(Protocol):
+    """One scope of persisted state as an action sees it (SPEC §7): reads see the run's
+    own earlier writes, else the state as the run first read it; writes are kept with the
+    run and saved only if it succeeds. The runner hands in the buffer behind it
+    (``state.buffer``); this layer has no database."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> Any: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def increment(self, key: str, by: int | float = 1) -> int | float: ...
+
+
+class StateUnavailable:
+    """The state of a context built outside a run (no instance to keep it for)."""
+
+    def _refuse(self) -> StepError:
+        return StepError("Persisted state is not available here: no run is keeping it.")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise self._refuse()
+
+    def set(self, key: str, value: Any) -> Any:
+        raise self._refuse()
+
+    def delete(self, key: str) -> None:
+        raise self._refuse()
+
+    def increment(self, key: str, by: int | float = 1) -> int | float:
+        raise self._refuse()
+
+
+STATE_SCOPES = ("flow", "instance", "integration")
+
+
+@dataclass(frozen=True)
+class StateAccess:
+    """``context.state``: ``.flow``, ``.instance``, ``.integration``."""
+
+    flow: StateScopeAccess = field(default_factory=StateUnavailable)
+    instance: StateScopeAccess = field(default_factory=StateUnavailable)
+    integration: StateScopeAccess = field(default_factory=StateUnavailable)
+
+    def scope(self, name: str) -> StateScopeAccess:
+        """The scope called ``name`` (what the ``state.*`` actions' ``scope`` input says)."""
+        if name not in STATE_SCOPES:
+            raise InputError(
+                f"Unknown state scope {name!r} (expected one of {', '.join(STATE_SCOPES)})"
+            )
+        access: StateScopeAccess = getattr(self, name)
+        return access
+
+
 @dataclass
 class ActionContext:
     """What an action is called with. ``log`` writes to ``log_sink`` (the runner's), or to
-    the process log when the context was built without one."""
+    the process log when the context was built without one; ``state`` is the run's
+    persisted state (refusing every call in a context built without a run)."""
 
     execution_id: str
     step_name: str
@@ -97,6 +153,7 @@ class ActionContext:
     flow: dict[str, Any] = field(default_factory=dict)
     config_vars: dict[str, Any] = field(default_factory=dict)
     log_sink: LogSink | None = None
+    state: StateAccess = field(default_factory=StateAccess)
     log: ExecutionLogger = field(init=False)
 
     def __post_init__(self) -> None:

@@ -31,6 +31,7 @@ BUILTIN_COMPONENT_MODULES = (
     "integrations.components.builtins.flow",
     "integrations.components.builtins.log",
     "integrations.components.builtins.slack",
+    "integrations.components.builtins.state",
 )
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "list", "bytes", "any")

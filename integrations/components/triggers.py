@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from integrations.components.context import StateAccess
+
 logger = logging.getLogger("triggerfish.triggers")
 
 
@@ -57,7 +59,9 @@ class TriggerResult:
 @dataclass(frozen=True)
 class TriggerContext:
     """Who the request is for. ``config_vars`` carries the instance's values (defaults
-    filled in); ``log`` is a plain logger, since no execution exists yet."""
+    filled in); ``log`` is a plain logger, since no execution exists yet. ``state`` is the
+    flow's persisted state: writes are saved with the execution the request stores, and
+    not at all when the trigger refuses the request or answers it without a run."""
 
     instance: dict[str, Any]
     customer: dict[str, Any]
@@ -66,3 +70,4 @@ class TriggerContext:
     config_vars: dict[str, Any]
     webhook_urls: dict[str, str] = field(default_factory=dict)
     log: logging.Logger = logger
+    state: StateAccess = field(default_factory=StateAccess)

@@ -13,6 +13,8 @@ from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.queues import executions_cancel_queued_rows, queue_lock
 from executions.services import execution_create
 from integrations.models import Flow
+from state.buffer import StateBuffer
+from state.services import state_buffer_commit
 from triggers.models import IdempotencyRecord
 from triggers.webhooks.payloads import payload_field
 from triggers.webhooks.routing import Target
@@ -42,8 +44,13 @@ def webhook_accept(
     payload: dict[str, Any],
     idempotency_key: str | None = None,
     synchronous: bool = False,
+    state: StateBuffer | None = None,
 ) -> tuple[Execution, bool]:
     """Store and enqueue the execution; returns it and whether it is new.
+
+    ``state``, a component trigger's writes, is saved in the transaction that stores a new
+    execution, and not at all for a request answered with an earlier one. A StateError
+    (runs committed meanwhile took a scope past its key limit) stores neither.
 
     With the flow's ``queue.dedupeIdField``, a request whose id matches an execution of
     the same instance flow that is still queued or running starts nothing and is answered
@@ -60,7 +67,7 @@ def webhook_accept(
         if first is not None:
             return first, False
     dedupe_id = dedupe_id_read(flow=target.flow, payload=payload)
-    if not (idempotency_key or dedupe_id):
+    if not (idempotency_key or dedupe_id or (state is not None and state.has_writes)):
         # The common case: one INSERT that commits by itself, then the enqueue.
         execution = _webhook_execution_create(target, payload, synchronous=synchronous)
         return execution, True
@@ -86,6 +93,8 @@ def webhook_accept(
                 IdempotencyRecord.objects.create(
                     endpoint_token=token, key=idempotency_key, execution=execution
                 )
+            if state is not None:
+                state_buffer_commit(buffer=state)
     except IntegrityError:
         first = (
             _first_delivery(endpoint_token=token, key=idempotency_key) if idempotency_key else None

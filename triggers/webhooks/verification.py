@@ -15,7 +15,7 @@ from typing import Any
 from executions.run_definitions import config_vars_for
 from executions.services import identity_fields
 from instances.models import Instance
-from integrations.components.context import InputError, action_inputs_prepare
+from integrations.components.context import InputError, StateAccess, action_inputs_prepare
 from integrations.components.registry import Trigger, get_trigger
 from integrations.components.triggers import (
     TriggerContext,
@@ -27,6 +27,8 @@ from integrations.models import Flow
 from integrations.references import TemplateError, resolve_inputs
 from integrations.secrets import SecretError, hmac_settings_open
 from integrations.signatures import SignatureError, Verified, signature_verify
+from state.buffer import StateBuffer, StateError, StateOwner
+from state.services import state_buffer_open
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class GateOutcome:
     response: TriggerResponse | None = None
     run: bool = True
     delivery_id: str | None = None
+    # A component trigger's state writes, saved with the execution the request stores.
+    state: StateBuffer | None = None
 
 
 def _identity(instance: Instance, flow: Flow) -> dict[str, Any]:
@@ -93,10 +97,15 @@ def trigger_params(*, instance: Instance, flow: Flow, trigger: Trigger) -> dict[
 
 
 def trigger_context(
-    *, instance: Instance, flow: Flow, webhook_urls: dict[str, str]
+    *,
+    instance: Instance,
+    flow: Flow,
+    webhook_urls: dict[str, str],
+    state: StateBuffer | None = None,
 ) -> TriggerContext:
     identity = _identity(instance, flow)
     return TriggerContext(
+        state=state.access() if state is not None else StateAccess(),
         instance=identity["instance"],
         customer=identity["customer"],
         integration=identity["integration"],
@@ -113,11 +122,21 @@ def component_trigger_run(
     if trigger is None:
         raise TriggerRefused(f"Unknown trigger {flow.trigger_type!r}.", status=404)
     params = trigger_params(instance=instance, flow=flow, trigger=trigger)
-    context = trigger_context(instance=instance, flow=flow, webhook_urls=webhook_urls)
+    # Its snapshot is read only if the trigger touches state.
+    state = state_buffer_open(
+        owner=StateOwner(
+            instance_id=instance.pk, flow_name=flow.name, integration_name=instance.integration.name
+        )
+    )
+    context = trigger_context(instance=instance, flow=flow, webhook_urls=webhook_urls, state=state)
     try:
         result = trigger.perform(context, payload, params)
     except TriggerRejected as error:
         raise TriggerRefused(str(error), status=error.status) from error
+    except StateError as error:  # a limit, or a value that is not JSON: said as it is
+        raise TriggerRefused(
+            f"The trigger could not process the request: {error}", status=400
+        ) from error
     except Exception as error:
         # A component's bug must not become a 500 for the caller; the reason is recorded.
         logger.exception("Trigger %s failed", trigger.key)
@@ -125,9 +144,11 @@ def component_trigger_run(
             f"The trigger could not process the request: {type(error).__name__}", status=400
         ) from error
     if result is None:
-        return GateOutcome(payload=payload)
+        return GateOutcome(payload=payload, state=state)
     if isinstance(result, dict):
-        return GateOutcome(payload=result)
+        return GateOutcome(payload=result, state=state)
     if isinstance(result, TriggerResult):
-        return GateOutcome(payload=result.payload, response=result.response, run=result.run)
+        return GateOutcome(
+            payload=result.payload, response=result.response, run=result.run, state=state
+        )
     raise TypeError(f"Trigger {trigger.key} returned {type(result).__name__}")

@@ -23,6 +23,7 @@ from gunicorn.http.errors import ParseException
 from instances.endpoints import instance_webhook_context
 from integrations.components.triggers import TriggerResponse
 from integrations.models import TriggerType
+from state.buffer import StateError
 from triggers.sync.answers import accepted_response, error_response, trigger_response
 from triggers.sync.wait import (
     SYNC_HEADER,
@@ -199,6 +200,7 @@ class WebhookView(View):
                 payload=gate.payload,
                 idempotency_key=idempotency_key,
                 synchronous=synchronous,
+                state=gate.state,
             )
             if synchronous:
                 # Waits for the worker's run (up to the flow's sync timeout); see sync.py.
@@ -223,6 +225,10 @@ class WebhookView(View):
             return error_response(str(error), 401)
         except SyncHeaderError as error:
             return error_response(str(error), 400)
+        except StateError as error:
+            # The trigger's state writes no longer fit (runs saved meanwhile filled a
+            # scope); nothing was stored, so the sender may simply retry.
+            return error_response(str(error), 409)
         except DatabaseError:
             logger.exception("Database unavailable while accepting a webhook")
             return error_response("The service is temporarily unavailable; retry later.", 503)
