@@ -88,12 +88,18 @@ def test_pick_an_action_fill_its_inputs_with_references_reorder_and_save(
         helper.locator("summary").click()
         earlier = helper.locator(".tf-step-refs-list").first.inner_text()
         assert "steps['Fetch']" in earlier and "steps['Reply']" in earlier
+        # Renaming a step above renames its reference at once.
+        fetch.locator("input[name$='-name']").fill("Fetch orders")
+        assert "steps['Fetch orders']" in _earlier_steps(page, 2)
+        fetch.locator("input[name$='-name']").fill("Fetch")
         message.click()
         message.press("End")
         helper.get_by_role("button", name="configVars['Base URL']").click()
         message.press("End")
         message.press_sequentially(": ")
-        helper.get_by_role("button", name="steps['Fetch']").click()
+        # By keyboard: the reference goes into the input last focused, caret inside the braces.
+        helper.get_by_role("button", name="steps['Fetch']").focus()
+        page.keyboard.press("Enter")
         page.keyboard.type(".statusCode")
         assert message.input_value() == NOTIFY_MESSAGE
 
@@ -162,4 +168,41 @@ def test_switching_action_keeps_inputs_and_an_input_error_shows_on_its_field(
     stored = flow.steps.get(name="Fetch")
     assert stored.inputs == FETCH_INPUTS
     page_fits(page)
+    context.close()
+
+
+def test_without_javascript_the_inputs_json_box_saves_and_the_page_fits(
+    chromium,  # noqa: F811 - the imported fixture
+    static_collected,  # noqa: F811
+    start_live_server,
+    staff_user,
+    make_integration,
+):
+    server = start_live_server(workers=1)
+    flow = _flow(make_integration, "No script")
+    context = chromium.new_context(
+        base_url=server.url, viewport={"width": 390, "height": 900}, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "staff-pass")
+    page.click("input[type=submit]")
+    reply = _card(page, 1)
+    assert "data (any)" in reply.locator(".field-action .help").inner_text()
+    reply.locator("textarea[name$='-inputs']").fill('{"data": "{{ trigger.headers }}"}')
+    # Positions as typed run lowest first, and are renumbered from 0 on save.
+    _card(page, 0).locator("input[name$='-position']").fill("5")
+    page_fits(page)
+    admin_screenshot(page, "admin-flow-steps-no-script-390")
+    # Saved from the keyboard: Enter on "Save and continue editing".
+    with page.expect_navigation():
+        page.locator("input[name=_continue]").press("Enter")
+    assert "was changed successfully" in page.locator("ul.messagelist").inner_text()
+    rows = flow.steps.order_by("position").values_list("position", "name", "inputs")
+    assert list(rows) == [
+        (0, "Reply", {"data": "{{ trigger.headers }}"}),
+        (1, "Fetch", FETCH_INPUTS),
+    ]
     context.close()
