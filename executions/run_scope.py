@@ -83,7 +83,8 @@ def execution_scope(execution: Execution, steps: list[Step] | None = None) -> di
     }
 
 
-def state_owner_of(execution: Execution) -> StateOwner:
+def state_owner_for(*, execution: Execution) -> StateOwner:
+    """Whose state a run keeps: its instance, its flow's name, its integration's name."""
     return StateOwner(
         instance_id=execution.instance_id,
         flow_name=execution.flow.name,
@@ -97,7 +98,7 @@ def run_state_open(
     """The run's state buffer. Its snapshot is read now when a step references ``state``
     (references read the state as the run started), else when an action first touches
     it, so a run that never does costs no query."""
-    buffer = state_buffer_open(owner=state_owner_of(execution))
+    buffer = state_buffer_open(owner=state_owner_for(execution=execution))
     if _reads_root(steps, "state"):
         scope["state"] = buffer.snapshot_copy()
     return buffer

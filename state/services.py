@@ -92,8 +92,10 @@ def state_buffer_commit(*, buffer: StateBuffer) -> None:
         ]
         if added_keys:
             _scope_lock(owner, scope)
-        for key, write in writes.items():
-            _write_apply(owner, scope, key, write, now)
+        # Scopes in a fixed order and keys sorted: two runs locking rows of the same keys
+        # lock them in the same order, so they queue instead of deadlocking.
+        for key in sorted(writes):
+            _write_apply(owner, scope, key, writes[key], now)
         if added_keys:
             _key_count_check(owner, scope, added_keys)
 

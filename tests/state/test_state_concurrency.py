@@ -63,6 +63,21 @@ def concurrent_increments_count_each_run() -> None:
     assert stored(instance, "Seeded")["flow"] == {"total": 2.5 * (RUNS + 1)}
 
 
+def crossed_increments_neither_deadlock_nor_lose_counts() -> None:
+    """Half the runs add to a then b, half to b then a: the commit locks rows in one order."""
+    world = World()
+    integration = world.integration(
+        {
+            "AB": [increment_step("instance", "a", name="A"), increment_step("instance", "b")],
+            "BA": [increment_step("instance", "b", name="B"), increment_step("instance", "a")],
+        }
+    )
+    instance = world.instance(integration)
+    assert world.run(instance, "AB").status == "succeeded"  # both rows exist: locks, no inserts
+    race([world.queue(instance, "AB" if n % 2 else "BA") for n in range(RUNS)])
+    assert stored(instance, "AB")["instance"] == {"a": RUNS + 1, "b": RUNS + 1}
+
+
 def concurrent_runs_keep_each_others_keys() -> None:
     world = World()
     flows = {f"F{n}": [set_step("instance", f"key {n}", n)] for n in range(RUNS)}
@@ -80,6 +95,13 @@ def test_twenty_concurrent_increments_give_twenty_on_sqlite():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_crossed_concurrent_increments_count_each_run_on_sqlite():
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite pass; the PostgreSQL one is below")
+    crossed_increments_neither_deadlock_nor_lose_counts()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_writing_different_keys_keep_all_on_sqlite():
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite pass; the PostgreSQL one is below")
@@ -94,3 +116,8 @@ def test_twenty_concurrent_increments_give_twenty_on_postgresql(require_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_writing_different_keys_keep_all_on_postgresql(require_postgres):
     concurrent_runs_keep_each_others_keys()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crossed_concurrent_increments_count_each_run_on_postgresql(require_postgres):
+    crossed_increments_neither_deadlock_nor_lose_counts()

@@ -9,9 +9,13 @@ import pytest
 
 from executions.models import Execution
 from executions.runner import execution_run
+from executions.services import execution_create
 from instances.models import Endpoint
 from integrations.components.registry import Component, Input
 from integrations.components.triggers import TriggerRejected, TriggerResponse, TriggerResult
+from integrations.models import Flow, Step
+from state.buffer import STATE_MAX_KEYS_PER_SCOPE
+from state.models import StateEntry, StateScope
 from tests.state.conftest import stored
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +35,9 @@ def inbound(context, payload: dict[str, Any], params: dict[str, Any]):
         return TriggerResult(payload=payload, response=TriggerResponse(body="ok"), run=False)
     if mode == "bytes":
         state.flow.set("raw", payload["rawBody"]["data"])
+    if mode == "race":
+        # Another run of the instance saves its state while this request is in its trigger.
+        execution_run(execution_id=payload["body"]["data"]["other"])
     return {**payload, "seen": state.instance.get("deliveries")}
 
 
@@ -110,3 +117,35 @@ def test_bytes_from_a_trigger_refuse_the_request_and_save_nothing(
     refused = Execution.objects.get(instance=instance)
     assert refused.status == "failed" and "is bytes" in refused.error
     assert stored(instance, "In")["instance"] == {}
+
+
+def test_trigger_writes_that_no_longer_fit_store_nothing_and_answer_409(
+    client, make_integration, make_instance
+):
+    instance, url = deploy(make_integration, make_instance, "race")
+    StateEntry.objects.bulk_create(
+        StateEntry(scope=StateScope.INSTANCE, instance=instance, key=f"k{n}", value=n)
+        for n in range(STATE_MAX_KEYS_PER_SCOPE - 1)
+    )
+    other_flow = Flow.objects.create(integration=instance.integration, name="Other")
+    Step.objects.create(
+        flow=other_flow,
+        position=0,
+        name="Fill",
+        action="state.set",
+        inputs={"scope": "instance", "key": "the 1000th", "value": 1},
+    )
+    other = execution_create(
+        instance=instance, flow=other_flow, trigger_kind="manual", payload={}, enqueue=False
+    )
+    response = post(client, url, {"other": str(other.pk)})
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "State key 'deliveries' would make scope 'instance' hold 1001 keys, over "
+        "the limit of 1000 keys per scope"
+    }
+    other.refresh_from_db()
+    assert other.status == "succeeded"
+    assert not Execution.objects.filter(instance=instance, flow__name="In").exists()
+    state = stored(instance, "In")
+    assert "deliveries" not in state["instance"] and state["flow"] == {}
