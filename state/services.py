@@ -84,12 +84,9 @@ def state_buffer_commit(*, buffer: StateBuffer) -> None:
     for scope, writes in buffer.writes.items():
         if not writes:
             continue
-        snapshot = buffer.snapshot()[scope]
-        added_keys = [
-            key
-            for key, write in writes.items()
-            if write.kind is not WriteKind.DELETE and key not in snapshot
-        ]
+        kept = [key for key, write in writes.items() if write.kind is not WriteKind.DELETE]
+        # The snapshot is loaded by then, unless the run only deleted (which reads nothing).
+        added_keys = [key for key in kept if key not in buffer.snapshot()[scope]]
         if added_keys:
             _scope_lock(owner, scope)
         # Scopes in a fixed order and keys sorted: two runs locking rows of the same keys

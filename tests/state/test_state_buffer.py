@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 
+from integrations.components.context import STATE_SCOPES
 from state.buffer import PendingWrite, StateBuffer, StateError, StateOwner, WriteKind
+from state.models import StateScope
 
 OWNER = StateOwner(instance_id=uuid.uuid4(), flow_name="Flow", integration_name="Integration")
 
@@ -73,3 +75,16 @@ def test_what_is_not_json_is_refused(value, message):
 def test_keys_are_non_empty_text_of_at_most_255_characters(key):
     with pytest.raises(StateError):
         buffer().set("flow", key, 1)
+
+
+def test_the_scopes_the_context_names_are_the_scopes_rows_hold():
+    # integrations (below state) names them for context.state; the model's choices agree.
+    assert tuple(StateScope.values) == STATE_SCOPES
+
+
+def test_a_run_that_only_deletes_reads_nothing():
+    loads: list = []
+    state = buffer(loads=loads)
+    state.delete("flow", "old")
+    assert loads == []
+    assert state.writes["flow"] == {"old": PendingWrite(WriteKind.DELETE)}
