@@ -48,6 +48,10 @@ _RUN_REFERENCES: tuple[tuple[str, str], ...] = (
     ("flow.id", "the flow's id"),
     ("flow.name", "the flow's name"),
     ("execution.id", "this run's id"),
+    # Persisted state (docs/state.md), as it was when the run started.
+    ("state.flow", "this instance flow's saved state, by key"),
+    ("state.instance", "this instance's saved state, by key"),
+    ("state.integration", "the integration's saved state, by key"),
 )
 
 

@@ -129,6 +129,7 @@ def test_the_page_carries_each_actions_declared_inputs_and_the_references(admin,
     expressions = {e["expression"] for group in references.values() for e in group}
     assert {"configVars['Base URL']", "configVars['Token']", "trigger.body.data"} <= expressions
     assert {"trigger.headers", "trigger.queryParameters", "execution.id"} <= expressions
+    assert {"state.flow", "state.instance", "state.integration"} <= expressions
     # Without the script: the chosen action's inputs in words, and the reference list.
     assert "url (string, required)" in page
     assert "What a step may reference" in page
