@@ -9,6 +9,7 @@ one field per declared input, writing the object back into that textarea as it c
 from __future__ import annotations
 
 import json
+import uuid
 from functools import cached_property
 from typing import Any
 
@@ -151,7 +152,20 @@ class StepFormSet(BaseInlineFormSet):
         except RecursionError as error:
             raise ValidationError(NESTED_TOO_DEEPLY) from error
 
+    def _names_released(self) -> None:
+        """Steps being renamed or deleted give up their names first, so two steps may
+        swap names, or a new step take a deleted one's, without the (flow, name) unique
+        index refusing a row saved before the other (one transaction: the admin's)."""
+        for form in self.initial_forms:
+            deleted = self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False)
+            if deleted or "name" in form.changed_data:
+                Step.objects.filter(pk=form.instance.pk).update(
+                    name=f"(renaming) {uuid.uuid4().hex}"
+                )
+
     def save(self, commit: bool = True) -> list[Step]:
+        if commit:
+            self._names_released()
         saved = super().save(commit=commit)
         if commit:
             # Forms left unchanged are not saved by Django, but their place may have moved

@@ -310,3 +310,29 @@ def test_a_step_of_a_flow_with_a_sealed_signing_secret_saves(admin, make_integra
     assert response.status_code == 302, step_forms(response)[1].errors
     assert stored(flow)[1][3] == {"message": "signed"}
     assert "literal-secret" not in admin.get(change_url(flow)).content.decode()
+
+
+def test_two_steps_can_swap_names(admin, flow):
+    response = post_steps(admin, flow, **{"steps-0-name": "Note", "steps-1-name": "Fetch"})
+    assert response.status_code == 302
+    assert [(n, a) for _, n, a, _ in stored(flow)][:2] == [
+        ("Note", "http.request"),
+        ("Fetch", "log.write"),
+    ]
+
+
+def test_a_new_step_may_take_the_name_of_one_deleted_in_the_same_save(admin, flow):
+    response = post_steps(
+        admin,
+        flow,
+        **{
+            "steps-1-DELETE": "on",
+            "steps-TOTAL_FORMS": "4",
+            "steps-3-position": "3",
+            "steps-3-name": "Note",
+            "steps-3-action": "log.write",
+            "steps-3-inputs": '{"message": "again"}',
+        },
+    )
+    assert response.status_code == 302
+    assert [(n, i) for _, n, _, i in stored(flow)][-1] == ("Note", {"message": "again"})
