@@ -13,6 +13,7 @@ from rest_framework.validators import UniqueValidator
 from core.codec import unreadable_message
 from executions.models import Execution, ExecutionLog, StepResult
 from instances.models import Customer, Instance
+from instances.polling import PollDetail
 from instances.selectors import InstanceDetail, instance_detail
 from integrations.definitions import integration_export
 from integrations.models import ConfigVariableType, Integration
@@ -212,12 +213,24 @@ class InstanceDetailSerializer(InstanceSerializer):
                 "apiKeys": flow.api_keys,
                 "schedule": flow.schedule,
                 "nextRuns": [moment.isoformat() for moment in flow.next_runs],
+                **({"poll": _poll_json(flow.poll)} if flow.poll is not None else {}),
             }
             for flow in self._detail(instance).flows
         ]
 
     def get_invokeUrl(self, instance: Instance) -> str | None:
         return self._detail(instance).invoke_url
+
+
+def _poll_json(poll: PollDetail) -> dict[str, Any]:
+    """A polling flow's ``poll`` entry (SPEC §8)."""
+    return {
+        "cursor": poll.cursor,
+        "lastPolledAt": poll.last_polled_at.isoformat() if poll.last_polled_at else None,
+        "lastItemCount": poll.last_item_count,
+        "consecutiveFailures": poll.consecutive_failures,
+        "backoffUntil": poll.backoff_until.isoformat() if poll.backoff_until else None,
+    }
 
 
 # A stored payload or result the codec cannot read (written by an older release, or

@@ -36,6 +36,7 @@ FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, Executio
 class TriggerKind(models.TextChoices):
     WEBHOOK = "webhook"
     SCHEDULE = "schedule"
+    POLL = "poll"
     INSTANCE_DEPLOY = "instance_deploy"
     INSTANCE_REMOVE = "instance_remove"
     REPLAY = "replay"

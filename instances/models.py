@@ -212,3 +212,54 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_type} …{self.token[-6:]}"
+
+
+class PollState(models.Model):
+    """Where one instance flow's polling trigger stands (SPEC §8). Keyed by flow name, so
+    a redeploy to a new version keeps the cursor and the ids seen; deleted when the
+    instance is removed or its version no longer has the polling flow."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="poll_states")
+    flow_name = models.CharField(max_length=200)
+    cursor = models.JSONField(null=True, blank=True)
+    # A poll has succeeded since the state began: before it, onDeploy decides whether the
+    # items found run (backfill) or are only recorded as seen (skip).
+    primed = models.BooleanField(default=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_item_count = models.PositiveIntegerField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Fires scheduled before this time are skipped (after 3 consecutive failures).
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    # Set while a poll runs (the claim that keeps polls from overlapping).
+    polling_since = models.DateTimeField(null=True, blank=True)
+    skipped_overlapping = models.PositiveIntegerField(default=0)
+    skipped_backing_off = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "flow_name"], name="poll_state_per_flow")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_name}: cursor {self.cursor!r}"
+
+
+class PollSeenItem(models.Model):
+    """An item id a polling flow has seen: seen again within the window, it starts
+    nothing. Ids longer than the column are stored as their SHA-256."""
+
+    state = models.ForeignKey(PollState, on_delete=models.CASCADE, related_name="seen_items")
+    item_id = models.CharField(max_length=255)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index every poll's "which of these ids are known" lookup uses.
+            models.UniqueConstraint(fields=["state", "item_id"], name="poll_seen_item_once")
+        ]
+        # Pruning reads a flow's ids newest first.
+        indexes = [models.Index(fields=["state", "seen_at"], name="poll_seen_item_age")]
+
+    def __str__(self) -> str:
+        return self.item_id

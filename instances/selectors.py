@@ -11,6 +11,7 @@ from typing import Any
 
 from instances.endpoints import instance_webhook_context
 from instances.models import Instance
+from instances.polling import PollDetail, poll_details
 from instances.services import instance_changed_since_deploy
 from integrations.schedules import schedule_next_runs, schedule_resolve
 
@@ -30,6 +31,8 @@ class FlowDetail:
     # The config variable a ``{configVar}`` schedule reads (None for a fixed schedule or
     # none), so a page can say which value to set when ``schedule`` is None.
     schedule_variable: str | None = None
+    # Polling flows only: where their polls stand (empty before the first poll).
+    poll: PollDetail | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ def instance_flow_details(instance: Instance) -> tuple[list[FlowDetail], str | N
     urls = context.get("webhookUrls", {})
     keys = context.get("webhookApiKeys", {})
     flows = []
+    polls: dict[str, PollDetail] | None = None
     for flow in instance.integration.flows.all():
         schedule = None
         next_runs: list[datetime] = []
@@ -62,6 +66,11 @@ def instance_flow_details(instance: Instance) -> tuple[list[FlowDetail], str | N
                 schedule = _schedule_default(instance, variable)
             if schedule:
                 next_runs = schedule_next_runs(schedule)
+        poll = None
+        if flow.is_polling:
+            if polls is None:  # read once, and only for an integration that polls
+                polls = poll_details(instance)
+            poll = polls.get(flow.name) or PollDetail()
         flows.append(
             FlowDetail(
                 name=flow.name,
@@ -71,6 +80,7 @@ def instance_flow_details(instance: Instance) -> tuple[list[FlowDetail], str | N
                 schedule=schedule,
                 next_runs=next_runs,
                 schedule_variable=variable,
+                poll=poll,
             )
         )
     return flows, context.get("invokeUrl")

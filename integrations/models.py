@@ -10,7 +10,7 @@ import uuid
 
 from django.db import models
 
-from integrations.components.registry import is_component_key
+from integrations.components.registry import get_polling_trigger, is_component_key
 from integrations.secrets import (
     hmac_settings_seal,
     secret_open_if_sealed,
@@ -126,6 +126,13 @@ class EndpointSecurity(models.TextChoices):
     ORGANIZATION = "organization"
 
 
+class PollOnDeploy(models.TextChoices):
+    """What a polling flow's first poll does with the items it finds (SPEC §8)."""
+
+    SKIP = "skip"
+    BACKFILL = "backfill"
+
+
 class QueueType(models.TextChoices):
     PARALLEL = "parallel"
     THROTTLED = "throttled"
@@ -147,6 +154,12 @@ class Flow(models.Model):
     )
     hmac = models.JSONField(null=True, blank=True)
     schedule = models.JSONField(null=True, blank=True)
+    # Polling triggers only (SPEC §8): items per execution, and whether the first poll's
+    # items run.
+    poll_batch_size = models.PositiveSmallIntegerField(default=1)
+    poll_on_deploy = models.CharField(
+        max_length=16, choices=PollOnDeploy.choices, default=PollOnDeploy.SKIP
+    )
 
     # A custom async response exists when a status code is set.
     response_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -179,12 +192,22 @@ class Flow(models.Model):
 
     @property
     def is_webhook(self) -> bool:
-        """Flows a webhook endpoint can start: not schedules or lifecycle hooks."""
-        return self.trigger_type not in {
-            TriggerType.SCHEDULE,
-            TriggerType.INSTANCE_DEPLOY,
-            TriggerType.INSTANCE_REMOVE,
-        }
+        """Flows a webhook endpoint can start: not schedules, polls or lifecycle hooks."""
+        return (
+            self.trigger_type
+            not in {
+                TriggerType.SCHEDULE,
+                TriggerType.INSTANCE_DEPLOY,
+                TriggerType.INSTANCE_REMOVE,
+            }
+            and not self.is_polling
+        )
+
+    @property
+    def is_polling(self) -> bool:
+        """A polling trigger (``http.poll`` or a component's): its schedule asks a source
+        for new items, and each new item starts a run."""
+        return get_polling_trigger(self.trigger_type) is not None
 
     @property
     def is_component_trigger(self) -> bool:

@@ -40,6 +40,8 @@ ROOTS = (
     "flow",
     "execution",
     "state",
+    # Polling trigger inputs only: ``poll.cursor``, where the last poll left off.
+    "poll",
 )
 
 _NAME_STOP = set(".[]'\"") | {" ", "\t", "\n", "\r"}

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from integrations.components.registry import Input, components_all, get_trigger
+from integrations.components.registry import (
+    Input,
+    components_all,
+    get_polling_trigger,
+    get_trigger,
+)
 from integrations.models import TriggerType
 
 
@@ -32,6 +37,7 @@ class TriggerKind:
     hmac: bool = False  # it checks a signature with hmac settings
     schedule: ScheduleUse = ScheduleUse.NONE
     inputs: tuple[Input, ...] = ()
+    polling: bool = False  # it polls a source: batchSize and onDeploy apply (SPEC §8)
 
 
 BUILT_IN = "Built in"
@@ -82,13 +88,13 @@ BUILTIN_KINDS: tuple[TriggerKind, ...] = (
 
 
 def trigger_kinds_all() -> list[TriggerKind]:
-    """The built-in kinds, then each component's triggers, grouped by component."""
+    """The built-in kinds, then each component's triggers and polling triggers, grouped
+    by component."""
     kinds = list(BUILTIN_KINDS)
     for component in components_all():
-        kinds.extend(
-            _component_kind(trigger_key, component.name or component.key)
-            for trigger_key in sorted(component.triggers)
-        )
+        group = component.name or component.key
+        kinds.extend(_component_kind(key, group) for key in sorted(component.triggers))
+        kinds.extend(_polling_kind(key, group) for key in sorted(component.polling_triggers))
     return kinds
 
 
@@ -96,11 +102,13 @@ def trigger_kind_get(key: str) -> TriggerKind | None:
     builtin = next((kind for kind in BUILTIN_KINDS if kind.key == key), None)
     if builtin is not None:
         return builtin
-    if get_trigger(key) is None:
+    polling = get_polling_trigger(key) is not None
+    if get_trigger(key) is None and not polling:
         return None
     component_key = key.split(".", 1)[0]
     component = next(c for c in components_all() if c.key == component_key)
-    return _component_kind(key, component.name or component.key)
+    group = component.name or component.key
+    return _polling_kind(key, group) if polling else _component_kind(key, group)
 
 
 def _component_kind(key: str, group: str) -> TriggerKind:
@@ -119,4 +127,19 @@ def _component_kind(key: str, group: str) -> TriggerKind:
         synchronous=trigger.webhook_support and trigger.synchronous_response_support,
         schedule=schedule,
         inputs=trigger.inputs,
+    )
+
+
+def _polling_kind(key: str, group: str) -> TriggerKind:
+    trigger = get_polling_trigger(key)
+    assert trigger is not None  # listed by its component
+    # No endpoint: only its schedule starts it, and it never answers a caller.
+    return TriggerKind(
+        key,
+        key,
+        trigger.description,
+        group,
+        schedule=ScheduleUse.REQUIRED,
+        inputs=trigger.inputs,
+        polling=True,
     )

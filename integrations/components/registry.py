@@ -27,6 +27,7 @@ from django.conf import settings
 
 BUILTIN_COMPONENT_MODULES = (
     "integrations.components.builtins.http",
+    "integrations.components.builtins.http_poll",
     "integrations.components.builtins.text",
     "integrations.components.builtins.flow",
     "integrations.components.builtins.log",
@@ -75,6 +76,20 @@ class Trigger:
     on_instance_remove: Callable[..., Any] | None = None
 
 
+@dataclass(frozen=True)
+class PollingTrigger:
+    """A trigger that asks a source for new items on a schedule (SPEC §8):
+    ``poll(context, params, cursor)`` returns a ``polling.PollResult``. ``inputs_check``
+    answers ``{input name: message}`` for settings that cannot work together (the
+    importer reports each at ``trigger.inputs.<name>``)."""
+
+    key: str
+    poll: Callable[..., Any]
+    inputs: tuple[Input, ...] = ()
+    description: str = ""
+    inputs_check: Callable[[dict[str, Any]], dict[str, str]] | None = None
+
+
 @dataclass
 class Component:
     key: str
@@ -82,6 +97,7 @@ class Component:
     description: str = ""
     actions: dict[str, Action] = field(default_factory=dict)
     triggers: dict[str, Trigger] = field(default_factory=dict)
+    polling_triggers: dict[str, PollingTrigger] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         register_component(self)
@@ -129,6 +145,25 @@ class Component:
 
         return decorate
 
+    def polling_trigger(
+        self,
+        key: str,
+        *,
+        inputs: list[Input] | tuple[Input, ...] = (),
+        description: str = "",
+        inputs_check: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(poll: Callable[..., Any]) -> Callable[..., Any]:
+            full_key = f"{self.key}.{key}"
+            if full_key in self.triggers or full_key in self.polling_triggers:
+                raise ComponentError(f"Trigger {full_key!r} is declared twice.")
+            self.polling_triggers[full_key] = PollingTrigger(
+                full_key, poll, tuple(inputs), description, inputs_check
+            )
+            return poll
+
+        return decorate
+
 
 _components: dict[str, Component] = {}
 
@@ -165,3 +200,8 @@ def get_action(key: str) -> Action | None:
 def get_trigger(key: str) -> Trigger | None:
     component = _components.get(key.split(".", 1)[0])
     return component.triggers.get(key) if component else None
+
+
+def get_polling_trigger(key: str) -> PollingTrigger | None:
+    component = _components.get(key.split(".", 1)[0])
+    return component.polling_triggers.get(key) if component else None

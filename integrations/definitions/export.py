@@ -14,6 +14,7 @@ from integrations.models import (
     EndpointSecurity,
     EndpointType,
     Flow,
+    PollOnDeploy,
     QueueType,
     Step,
 )
@@ -140,6 +141,10 @@ def _trigger_export(flow: Flow, include_secrets: bool) -> dict[str, Any]:
         trigger["hmac"] = _hmac_export(flow.hmac, flow, include_secrets)
     if flow.schedule is not None:
         trigger["schedule"] = schedule_store(flow.schedule)
+    if flow.poll_batch_size != 1:
+        trigger["batchSize"] = flow.poll_batch_size
+    if flow.poll_on_deploy != PollOnDeploy.SKIP:
+        trigger["onDeploy"] = str(flow.poll_on_deploy)
     return trigger
 
 

@@ -18,7 +18,14 @@ from integrations.definitions.schema import (
     HmacGenericSpec,
     HmacPresetSpec,
 )
-from integrations.models import ConfigVariable, Flow, Integration, QueueType, Step
+from integrations.models import (
+    ConfigVariable,
+    Flow,
+    Integration,
+    PollOnDeploy,
+    QueueType,
+    Step,
+)
 from integrations.secrets import hmac_settings_seal
 from integrations.signatures import DEFAULT_TOLERANCE_SECONDS, preset_is_timestamped
 
@@ -81,6 +88,8 @@ def _flow_build(spec: FlowSpec, position: int) -> Flow:
         endpoint_security=trigger.endpoint_security,
         hmac=_hmac_store(trigger.hmac) if trigger.hmac is not None else None,
         schedule=schedule_store(trigger.schedule) if trigger.schedule is not None else None,
+        poll_batch_size=trigger.batch_size or 1,
+        poll_on_deploy=trigger.on_deploy or PollOnDeploy.SKIP,
         response_status_code=response.status_code if response else None,
         response_content_type=response.content_type if response else "",
         response_headers=dict(response.headers) if response else {},

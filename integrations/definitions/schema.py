@@ -26,6 +26,7 @@ EndpointSecurityName = Literal[
 ]
 ConfigTypeName = Literal["string", "boolean", "number", "picklist", "secret", "schedule", "json"]
 QueueTypeName = Literal["parallel", "throttled", "sequential"]
+PollOnDeployName = Literal["skip", "backfill"]
 # The names of the registered signature presets (integrations.signatures.PRESETS), so a
 # preset added there is accepted here; the type checker sees a plain string.
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ class TriggerSpec(Spec):
     endpoint_security: EndpointSecurityName = "customer_optional"
     hmac: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
+    # Polling triggers only (SPEC §8); None = not given, so another kind can be told.
+    batch_size: int | None = None
+    on_deploy: PollOnDeployName | None = None
 
 
 class QueueSpec(Spec):

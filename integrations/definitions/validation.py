@@ -14,9 +14,10 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from integrations.components.registry import get_action, get_trigger
+from integrations.components.registry import get_action, get_polling_trigger, get_trigger
 from integrations.config_values import config_value_clean, json_problems
 from integrations.definitions.errors import DefinitionError, ErrorCollector, path_format
+from integrations.definitions.polling import polling_settings_refused, polling_trigger_check
 from integrations.definitions.schema import (
     DefinitionSpec,
     FlowSpec,
@@ -211,6 +212,17 @@ def _check_trigger(
 ) -> bool:
     path = path_format(location)
     kind = trigger.type
+    polling = get_polling_trigger(kind)
+    if polling is not None:
+        polling_trigger_check(trigger, polling, path, errors)
+        if trigger.schedule is None:
+            errors.add(f"{path}.schedule", f"A polling trigger ({kind}) needs a schedule.")
+        else:
+            _check_schedule(
+                trigger.schedule, f"{path}.schedule", errors, schedule_keys=schedule_keys
+            )
+        return False
+    polling_settings_refused(trigger, path, errors)
     component = None
     if kind not in BUILTIN_TRIGGERS:
         component = get_trigger(kind)

@@ -1,4 +1,5 @@
-"""Firing schedules: one fire of an instance's schedule flow becomes one execution.
+"""Firing schedules: one fire of an instance's schedule flow becomes one execution (a
+polling flow's fire is claimed the same way, then polls: triggers.schedules.poll).
 
 ``schedule_fire`` is what the fire tasks (triggers.schedules.tasks) call, for every fire whichever
 scheduler sent it:
@@ -33,6 +34,7 @@ from instances.models import Instance
 from triggers.models import ScheduleFire, ScheduleFireOutcome
 from triggers.schedules.index import schedule_latest_due, schedule_step
 from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
+from triggers.schedules.poll import poll_fire
 
 logger = logging.getLogger(__name__)
 
@@ -97,47 +99,52 @@ def schedule_fire(
                 scheduled_time.isoformat(),
             )
             return None
-        payload = {
-            "scheduledTime": scheduled_time.astimezone(UTC).isoformat(),
-            "invokedAt": timezone.now().astimezone(UTC).isoformat(),
-        }
-        busy = (
-            flow.singleton
-            and Execution.objects.filter(
-                instance=instance,
-                flow__name=flow_name,
-                status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
-            ).exists()
-        )
-        if busy:
-            execution = execution_create(
-                instance=instance,
-                flow=flow,
-                trigger_kind=TriggerKind.SCHEDULE,
-                payload=payload,
-                enqueue=False,
+        polling = flow.is_polling
+        if not polling:
+            payload = {
+                "scheduledTime": scheduled_time.astimezone(UTC).isoformat(),
+                "invokedAt": timezone.now().astimezone(UTC).isoformat(),
+            }
+            busy = (
+                flow.singleton
+                and Execution.objects.filter(
+                    instance=instance,
+                    flow__name=flow_name,
+                    status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
+                ).exists()
             )
-            Execution.objects.filter(pk=execution.pk).update(
-                status=ExecutionStatus.CANCELED,
-                ended_at=timezone.now(),
-                error=SINGLETON_SKIP_ERROR,
-            )
-            claim.outcome = ScheduleFireOutcome.SKIPPED
-            logger.info(
-                "Singleton flow %r of instance %s still running; skipped the fire at %s",
-                flow_name,
-                instance_id,
-                payload["scheduledTime"],
-            )
-        else:
-            execution = execution_create(
-                instance=instance,
-                flow=flow,
-                trigger_kind=TriggerKind.SCHEDULE,
-                payload=payload,
-            )
-        claim.execution = execution
-        claim.save(update_fields=["outcome", "execution"])
+            if busy:
+                execution = execution_create(
+                    instance=instance,
+                    flow=flow,
+                    trigger_kind=TriggerKind.SCHEDULE,
+                    payload=payload,
+                    enqueue=False,
+                )
+                Execution.objects.filter(pk=execution.pk).update(
+                    status=ExecutionStatus.CANCELED,
+                    ended_at=timezone.now(),
+                    error=SINGLETON_SKIP_ERROR,
+                )
+                claim.outcome = ScheduleFireOutcome.SKIPPED
+                logger.info(
+                    "Singleton flow %r of instance %s still running; skipped the fire at %s",
+                    flow_name,
+                    instance_id,
+                    payload["scheduledTime"],
+                )
+            else:
+                execution = execution_create(
+                    instance=instance,
+                    flow=flow,
+                    trigger_kind=TriggerKind.SCHEDULE,
+                    payload=payload,
+                )
+            claim.execution = execution
+            claim.save(update_fields=["outcome", "execution"])
+    if polling:
+        # Outside the instance lock: the source may be slow (triggers.schedules.poll).
+        poll_fire(instance=instance, flow=flow, scheduled_time=scheduled_time, claim=claim)
     return claim
 
 

@@ -11,6 +11,10 @@ shared: django-celery-beat deletes a task together with its schedule row. The ta
 * deleted with its schedule row on remove, or when the flow or its schedule goes away
   (a ``{configVar}`` whose value is ``scheduleType: none``, or no value).
 
+Polling flows (SPEC §8) get their task the same way: their fires poll
+(triggers.schedules.poll). Their poll state is kept by flow name, and deleted here with
+the flow or the instance.
+
 Names and kwargs let an operator find the instance flow from the admin::
 
     name    Triggerfish: Acme / Main / Nightly Sync [<instance id>]
@@ -33,7 +37,7 @@ from typing import Any
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from instances.models import Instance
+from instances.models import Instance, PollState
 from integrations.models import Flow, TriggerType
 from integrations.schedules import ScheduleError, schedule_describe, schedule_resolve
 from integrations.schedules import schedule_validate as _schedule_validate
@@ -199,6 +203,7 @@ def instance_schedules_sync(*, instance: Instance) -> list[PeriodicTask]:
             resolved = flow_schedule_resolve(instance=instance, flow=flow)
             if resolved is not None:
                 wanted[flow.name] = (flow, resolved)
+    _poll_states_sync(instance)
     existing = instance_periodic_tasks(instance.pk)
     for flow_name, task in existing.items():
         if flow_name not in wanted:
@@ -209,6 +214,16 @@ def instance_schedules_sync(*, instance: Instance) -> list[PeriodicTask]:
             _task_put(instance, flow, resolved, existing.get(flow_name), enabled=instance.enabled)
         )
     return result
+
+
+def _poll_states_sync(instance: Instance) -> None:
+    """Poll state (cursor, seen ids) is kept by flow name across redeploys and pauses;
+    dropped for a flow the deployed version no longer polls, and all of it on remove."""
+    states = PollState.objects.filter(instance=instance)
+    if instance.removed_at is None:
+        polling = [flow.name for flow in instance.integration.flows.all() if flow.is_polling]
+        states = states.exclude(flow_name__in=polling)
+    states.delete()
 
 
 def _task_put(

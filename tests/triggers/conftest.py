@@ -1,0 +1,3 @@
+"""Fixtures only the trigger tests use."""
+
+from tests.fixtures.poll_source import item_source  # noqa: F401 (a fixture, used by name)

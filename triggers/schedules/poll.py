@@ -1,0 +1,352 @@
+"""Polling triggers (SPEC §8): one fire of a polling flow's schedule asks its source for
+items, and each new item starts an execution.
+
+``poll_fire`` is what a schedule fire of a polling flow does (triggers.schedules.fire
+claims the fire first, exactly as for a schedule flow):
+
+* a fire while the flow backs off after failures is skipped and counted;
+* polls of one instance flow never overlap: ``PollState.polling_since`` is claimed by a
+  conditional UPDATE (STYLE "idempotency by claim"); a fire that finds it held is skipped
+  and counted. A claim older than ``POLL_CLAIM_EXPIRY`` is taken to have died with its
+  worker;
+* the source is asked outside any transaction (no lock held while a peer is slow);
+* the new items' executions, their seen ids and the new cursor are then written in ONE
+  transaction, executions enqueued on commit: a crash before the commit creates nothing
+  and moves no cursor, so the next poll asks again;
+* a poll that fails is a failed execution with no steps and the cause as its error; the
+  cursor stays. From the third failure in a row the flow skips 2, 4, 8 … fires (never
+  more than an hour between tries); one success resets it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, TriggerKind
+from executions.run_definitions import config_vars_for
+from executions.services import execution_create, identity_fields
+from instances.models import Instance, PollSeenItem, PollState
+from integrations.components.context import InputError, action_inputs_prepare
+from integrations.components.polling import PollContext, PollFailed, PollResult
+from integrations.components.registry import Action, PollingTrigger, get_polling_trigger
+from integrations.models import Flow, PollOnDeploy
+from integrations.references import TemplateError, resolve_inputs
+from integrations.schedules import schedule_next_runs
+from triggers.models import ScheduleFire, ScheduleFireOutcome
+from triggers.schedules.index import schedule_step
+from triggers.schedules.periodic_tasks import flow_schedule_resolve
+
+logger = logging.getLogger(__name__)
+
+POLL_CLAIM_EXPIRY = timedelta(minutes=10)
+FAILURES_BEFORE_BACKOFF = 3
+BACKOFF_MAX = timedelta(hours=1)
+# A fire's scheduled time may be a little late (the stock scheduler sends "now"); one
+# that lands within this of the end of a back-off is the try, not another skip.
+BACKOFF_TOLERANCE = timedelta(seconds=1)
+SEEN_IDS_DAYS = 30
+SEEN_IDS_KEPT = 10_000
+ITEM_ID_MAX = 255
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one fire did: ``succeeded`` (with the executions it started, maybe none),
+    ``failed`` (its failed execution in ``executions``, the cause in ``error``) or
+    ``skipped`` (overlapping or backing off; the reason in ``error``)."""
+
+    status: str
+    item_count: int = 0
+    executions: list[Any] = field(default_factory=list)
+    error: str = ""
+
+
+def poll_fire(
+    *,
+    instance: Instance,
+    flow: Flow,
+    scheduled_time: datetime,
+    claim: ScheduleFire | None = None,
+) -> PollOutcome:
+    """Poll once for ``instance``'s polling ``flow`` (see the module docstring)."""
+    polling = get_polling_trigger(flow.trigger_type)
+    if polling is None:
+        raise ValueError(f"Flow {flow.name!r} has no polling trigger.")
+    state, _ = PollState.objects.get_or_create(instance=instance, flow_name=flow.name)
+    if state.backoff_until and scheduled_time + BACKOFF_TOLERANCE < state.backoff_until:
+        PollState.objects.filter(pk=state.pk).update(
+            skipped_backing_off=F("skipped_backing_off") + 1
+        )
+        return _skipped(
+            claim,
+            f"Backing off after {state.consecutive_failures} failed polls until "
+            f"{state.backoff_until.astimezone(UTC).isoformat()}.",
+        )
+    polled_at = timezone.now()
+    claimed = (
+        PollState.objects.filter(pk=state.pk)
+        .filter(Q(polling_since__isnull=True) | Q(polling_since__lt=polled_at - POLL_CLAIM_EXPIRY))
+        .update(polling_since=polled_at)
+    )
+    if not claimed:
+        PollState.objects.filter(pk=state.pk).update(
+            skipped_overlapping=F("skipped_overlapping") + 1
+        )
+        return _skipped(claim, "Skipped: the previous poll of this flow is still running.")
+    try:
+        try:
+            result = _source_ask(instance, flow, polling, cursor=state.cursor)
+            ids = [_item_key(value) for value in _item_ids(result)]
+        except Exception as error:  # every failure of the source is the run's error
+            outcome = _poll_failed(
+                instance, flow, state, scheduled_time, polled_at, _failure_message(error)
+            )
+        else:
+            outcome = _poll_commit(instance, flow, state, polled_at, result, ids)
+    except BaseException:
+        # The commit itself failed (database trouble): free the claim so the next fire
+        # can ask again; nothing of this poll was written.
+        PollState.objects.filter(pk=state.pk, polling_since=polled_at).update(polling_since=None)
+        raise
+    if claim is not None and outcome.executions:
+        claim.execution_id = outcome.executions[0]
+        claim.save(update_fields=["execution"])
+    return outcome
+
+
+def _skipped(claim: ScheduleFire | None, reason: str) -> PollOutcome:
+    if claim is not None:
+        claim.outcome = ScheduleFireOutcome.SKIPPED
+        claim.save(update_fields=["outcome"])
+    logger.info("%s", reason)
+    return PollOutcome("skipped", error=reason)
+
+
+def _source_ask(
+    instance: Instance, flow: Flow, polling: PollingTrigger, *, cursor: Any
+) -> PollResult:
+    identity = identity_fields(instance=instance, flow=flow)
+    config_vars = config_vars_for(integration=instance.integration, instance=instance)
+    scope = {**identity, "configVars": config_vars, "poll": {"cursor": cursor}}
+    try:
+        resolved = resolve_inputs(flow.trigger_inputs or {}, scope)
+        # Checked as an action's inputs are: declared names, required ones, types.
+        params = action_inputs_prepare(
+            action=Action(polling.key, polling.poll, polling.inputs), inputs=resolved
+        )
+    except (TemplateError, InputError) as error:
+        raise PollFailed(f"The trigger's inputs could not be resolved: {error}") from error
+    context = PollContext(
+        instance=identity["instance"],
+        customer=identity["customer"],
+        integration=identity["integration"],
+        flow=identity["flow"],
+        config_vars=config_vars,
+    )
+    result = polling.poll(context, params, cursor)
+    if not isinstance(result, PollResult) or not isinstance(result.items, list):
+        raise PollFailed(f"{polling.key} returned {type(result).__name__}, not a PollResult")
+    try:
+        json.dumps(result.cursor)
+    except (TypeError, ValueError):
+        raise PollFailed(f"{polling.key} returned a cursor that is not JSON") from None
+    return result
+
+
+def _item_ids(result: PollResult) -> list[Any]:
+    if result.ids is not None:
+        if len(result.ids) != len(result.items):
+            raise PollFailed(f"{len(result.ids)} ids for {len(result.items)} items")
+        return list(result.ids)
+    ids = []
+    for index, item in enumerate(result.items):
+        if not isinstance(item, dict) or item.get("id") is None:
+            raise PollFailed(f"Item {index} has no 'id' (give PollResult ids= for such items)")
+        ids.append(item["id"])
+    return ids
+
+
+def _item_key(value: Any) -> str:
+    """An item id as stored: text as it is, anything else as JSON; too long, its SHA-256."""
+    if value is None:
+        raise PollFailed("An item's id is null")
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if len(text) > ITEM_ID_MAX:
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text
+
+
+def _failure_message(error: Exception) -> str:
+    if isinstance(error, PollFailed):
+        return str(error)
+    return f"The poll failed: {type(error).__name__}: {error}"
+
+
+def _poll_info(*, cursor: Any, previous: Any, polled_at: datetime, item_count: int) -> dict:
+    return {
+        "cursor": cursor,
+        "previousCursor": previous,
+        "polledAt": polled_at.astimezone(UTC).isoformat(),
+        "itemCount": item_count,
+    }
+
+
+def _poll_commit(
+    instance: Instance,
+    flow: Flow,
+    state: PollState,
+    polled_at: datetime,
+    result: PollResult,
+    ids: list[str],
+) -> PollOutcome:
+    with transaction.atomic():
+        state = PollState.objects.select_for_update().get(pk=state.pk)
+        known = _known_ids(state, ids)
+        new: list[tuple[str, Any]] = []
+        for key, item in zip(ids, result.items, strict=True):
+            if key not in known:
+                known.add(key)  # the same id twice in one answer runs once
+                new.append((key, item))
+        info = _poll_info(
+            cursor=result.cursor, previous=state.cursor, polled_at=polled_at, item_count=len(ids)
+        )
+        started: list[Any] = []
+        if state.primed or flow.poll_on_deploy == PollOnDeploy.BACKFILL:
+            size = flow.poll_batch_size or 1
+            for start in range(0, len(new), size):
+                batch = [item for _, item in new[start : start + size]]
+                execution = execution_create(
+                    instance=instance,
+                    flow=flow,
+                    trigger_kind=TriggerKind.POLL,
+                    payload={"body": {"data": batch[0] if size == 1 else batch}, "poll": info},
+                    # Queues and lists order by arrival: the source's order, even when
+                    # the clock does not move between two rows.
+                    arrived_at=polled_at + timedelta(microseconds=len(started)),
+                )
+                started.append(execution.pk)
+        PollSeenItem.objects.bulk_create(
+            [PollSeenItem(state=state, item_id=key, seen_at=polled_at) for key, _ in new],
+            ignore_conflicts=True,
+        )
+        state.cursor = result.cursor
+        state.primed = True
+        state.last_polled_at = polled_at
+        state.last_item_count = len(ids)
+        state.consecutive_failures = 0
+        state.backoff_until = None
+        state.polling_since = None
+        state.save()
+        _seen_prune(state, now=polled_at)
+    logger.info(
+        "Polled %r of instance %s: %d items, %d new, %d executions",
+        flow.name,
+        instance.pk,
+        len(ids),
+        len(new),
+        len(started),
+    )
+    return PollOutcome("succeeded", item_count=len(ids), executions=started)
+
+
+def _known_ids(state: PollState, ids: Iterable[str]) -> set[str]:
+    wanted = list(dict.fromkeys(ids))
+    known: set[str] = set()
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        known.update(
+            PollSeenItem.objects.filter(
+                state=state, item_id__in=wanted[start : start + _LOOKUP_CHUNK]
+            ).values_list("item_id", flat=True)
+        )
+    return known
+
+
+def _seen_prune(state: PollState, *, now: datetime) -> None:
+    """Forget ids that are both older than 30 days and outside the newest 10,000: an id
+    inside either window still starts nothing."""
+    boundary = (
+        PollSeenItem.objects.filter(state=state)
+        .order_by("-seen_at")
+        .values_list("seen_at", flat=True)[SEEN_IDS_KEPT - 1 : SEEN_IDS_KEPT]
+    )
+    oldest_kept = next(iter(boundary), None)
+    if oldest_kept is None:
+        return
+    cutoff = min(oldest_kept, now - timedelta(days=SEEN_IDS_DAYS))
+    PollSeenItem.objects.filter(state=state, seen_at__lt=cutoff).delete()
+
+
+def _poll_failed(
+    instance: Instance,
+    flow: Flow,
+    state: PollState,
+    scheduled_time: datetime,
+    polled_at: datetime,
+    message: str,
+) -> PollOutcome:
+    with transaction.atomic():
+        state = PollState.objects.select_for_update().get(pk=state.pk)
+        failures = state.consecutive_failures + 1
+        info = _poll_info(
+            cursor=state.cursor, previous=state.cursor, polled_at=polled_at, item_count=0
+        )
+        execution = execution_create(
+            instance=instance,
+            flow=flow,
+            trigger_kind=TriggerKind.POLL,
+            payload={"poll": info},
+            enqueue=False,
+        )
+        Execution.objects.filter(pk=execution.pk).update(
+            status=ExecutionStatus.FAILED,
+            started_at=polled_at,
+            ended_at=timezone.now(),
+            error=message,
+        )
+        state.consecutive_failures = failures
+        state.last_polled_at = polled_at
+        state.backoff_until = _backoff_until(
+            instance, flow, failures=failures, scheduled_time=scheduled_time
+        )
+        state.polling_since = None
+        state.save()
+    logger.warning(
+        "Poll of %r of instance %s failed (%d in a row): %s",
+        flow.name,
+        instance.pk,
+        failures,
+        message,
+    )
+    return PollOutcome("failed", executions=[execution.pk], error=message)
+
+
+def _backoff_until(
+    instance: Instance, flow: Flow, *, failures: int, scheduled_time: datetime
+) -> datetime | None:
+    """After the third failure in a row, the time of the fire that tries again: 2, 4, 8 …
+    fires on, but never more than an hour after this one."""
+    if failures < FAILURES_BEFORE_BACKOFF:
+        return None
+    latest = scheduled_time + BACKOFF_MAX
+    skipped = 2 ** (failures - FAILURES_BEFORE_BACKOFF + 1)
+    schedule = flow_schedule_resolve(instance=instance, flow=flow)
+    if schedule is None:
+        return latest
+    step = schedule_step(schedule)
+    if step is not None:
+        return min(scheduled_time + step * (skipped + 1), latest)
+    if skipped + 1 > 1000:  # more fires than the schedule math lists: the hour is sooner
+        return latest
+    runs = schedule_next_runs(schedule, count=skipped + 1, after=scheduled_time)
+    return min(runs[-1], latest) if runs else latest
