@@ -95,6 +95,11 @@ class ConfigVariableForm(forms.ModelForm):
     class Meta:
         model = ConfigVariable
         fields = ("position", "key", "type", "required", "default", "options", "description")
+        widgets = {
+            "default": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            "options": forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
+            "description": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -155,11 +160,14 @@ class DefinitionImportForm(forms.Form):
         return cleaned
 
 
-class ConfigVariableInline(admin.TabularInline):
+class ConfigVariableInline(admin.StackedInline):
+    """One card per variable: a table of seven inputs, two of them JSON, was wider than any
+    screen (2,284 px at 1280)."""
+
     model = ConfigVariable
     form = ConfigVariableForm
     extra = 0
-    fields = ("position", "key", "type", "required", "default", "options", "description")
+    fields = (("key", "type", "position"), "required", "default", "options", "description")
 
 
 class FlowInline(admin.TabularInline):

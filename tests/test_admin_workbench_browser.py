@@ -172,6 +172,19 @@ def test_build_deploy_call_and_see_the_run(
     instance.refresh_from_db()
     assert instance.is_deployed
 
+    # The integration's page and the endpoints list (with the new endpoints) fit both widths.
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        for name, url in [
+            ("integration", f"/admin/integrations/integration/{integration.pk}/change/"),
+            ("endpoints", "/admin/triggers/endpoint/"),
+        ]:
+            page.goto(url)
+            page_fits(page)
+            admin_screenshot(page, f"admin-{name}-{width}")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)  # Push; Sync has no URL
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     # Called as GitHub calls it: the custom async response comes back.
     endpoint = Endpoint.objects.get(instance=instance, flow_name="Push")
     body = json.dumps({"ref": "refs/heads/main"}).encode()

@@ -100,7 +100,9 @@ class FlowTrialForm(forms.Form):
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "endpoint_type", "integration_name", "instance", "flow_name", "tools")
+    # Four columns that fit 1280 px with the sidebar: the URL says the token's ends (the
+    # whole URL is its title and the detail), the integration and type go under it.
+    list_display = ("endpoint", "instance", "flow_name", "tools")
     list_select_related = ("instance__customer",)
     list_filter = ("endpoint_type",)
     search_fields = ("integration_name", "flow_name", "instance__name")
@@ -125,6 +127,18 @@ class EndpointAdmin(admin.ModelAdmin):
     @admin.display(description="URL")
     def url(self, obj: Endpoint) -> str:
         return endpoint_url(obj.token)
+
+    @admin.display(description="Endpoint", ordering="integration_name")
+    def endpoint(self, obj: Endpoint) -> str:
+        token = obj.token
+        shown = f"/trigger/{token[:6]}…{token[-4:]}" if len(token) > 12 else f"/trigger/{token}"
+        return format_html(
+            '<code title="{}">{}</code><br><span class="quiet">{} · {}</span>',
+            endpoint_url(token),
+            shown,
+            obj.integration_name,
+            obj.get_endpoint_type_display(),
+        )
 
     @admin.display(description="Tools")
     def tools(self, obj: Endpoint) -> str:
