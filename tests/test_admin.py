@@ -159,7 +159,14 @@ def test_replay_action(client, staff_user, objects):
 
 @pytest.mark.parametrize(
     "model",
-    ["executions_execution", "instances_instance", "instances_apikey", "integrations_flow"],
+    [
+        "executions_execution",
+        "instances_instance",
+        "instances_apikey",
+        "integrations_flow",
+        "integrations_integration",
+        "triggers_endpoint",
+    ],
 )
 def test_changelists_do_not_query_per_row(
     client, staff_user, objects, make_instance, django_assert_max_num_queries, model
