@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from instances.admin_polling import InstancePollingAdmin
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
 from instances.models import ApiKey, Customer, CustomerUser, Instance, api_key_masked
@@ -183,7 +184,7 @@ remove_instances = _lifecycle_action(
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(InstancePollingAdmin):
     form = InstanceAdminForm
     list_display = ("name", "customer", "integration", "enabled", "deployed_at", "removed_at")
     list_select_related = ("customer", "integration")
@@ -199,6 +200,7 @@ class InstanceAdmin(admin.ModelAdmin):
         "config_values_masked",
         "webhook_urls",
         "schedule_next_runs",
+        "poll_states",
         "deployed_at",
         "removed_at",
         "created_at",
