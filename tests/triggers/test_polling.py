@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from executions.models import ExecutionStatus, TriggerKind
-from instances.lifecycle import instance_deploy, instance_remove
+from instances.lifecycle import instance_deploy, instance_pause, instance_remove
 from instances.models import PollSeenItem, PollState
 from integrations.definitions import integration_import
 from tests.fixtures.polling import FLOW, Poller, orders_definition
@@ -230,3 +230,26 @@ def test_poll_fire_called_directly_answers_what_it_did(item_source, backfilling)
     outcome = poll_fire(instance=instance, flow=flow, scheduled_time=timezone.now())
     assert outcome.status == "succeeded" and outcome.item_count == 2
     assert sorted(outcome.executions) == sorted(e.pk for e in backfilling.executions())
+
+
+def test_a_config_variable_schedule_polls_and_a_paused_instance_does_not(
+    item_source, make_integration, make_instance
+):
+    definition = orders_definition(
+        item_source.url("/orders"), trigger={"schedule": {"configVar": "Poll Schedule"}}
+    )
+    definition["configVariables"] = [
+        {
+            "key": "Poll Schedule",
+            "type": "schedule",
+            "default": {"scheduleType": "minute", "value": "*/5 * * * *", "timeZone": "UTC"},
+        }
+    ]
+    poller = Poller(make_instance(make_integration(definition)))
+    task = instance_periodic_tasks(poller.instance.pk)[FLOW]
+    assert task.crontab is not None and task.crontab.minute == "*/5"
+    claim = poller.fire()
+    assert claim is not None and len(item_source.requests) == 1
+    instance_pause(instance=poller.instance)
+    assert poller.fire() is None
+    assert len(item_source.requests) == 1
