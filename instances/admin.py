@@ -30,6 +30,7 @@ from instances.services import api_key_add, instance_update
 from integrations.config_values import ConfigValueError, config_values_clean
 from integrations.schedule_preview import fire_time_display
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
+from state.admin import InstanceStateAdmin
 from webui.forms import InstanceWizardForm
 
 
@@ -184,7 +185,7 @@ remove_instances = _lifecycle_action(
 
 
 @admin.register(Instance)
-class InstanceAdmin(InstancePollingAdmin):
+class InstanceAdmin(InstanceStateAdmin, InstancePollingAdmin):
     form = InstanceAdminForm
     list_display = ("name", "customer", "integration", "enabled", "deployed_at", "removed_at")
     list_select_related = ("customer", "integration")
@@ -201,6 +202,7 @@ class InstanceAdmin(InstancePollingAdmin):
         "webhook_urls",
         "schedule_next_runs",
         "poll_states",
+        "persisted_state",
         "deployed_at",
         "removed_at",
         "created_at",

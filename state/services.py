@@ -150,9 +150,14 @@ def _row_insert(owner: StateOwner, scope: str, key: str, value: Any) -> bool:
 def _scope_lock(owner: StateOwner, scope: str) -> None:
     """Serialize the commits that add keys to one scope, so two of them cannot both count
     999 keys and end at 1,001. SQLite needs nothing: its writers already queue at BEGIN."""
+    state_scope_lock(_scope_fields(owner, scope))
+
+
+def state_scope_lock(fields: dict[str, Any]) -> None:
+    """``_scope_lock`` by the owner columns of the scope's rows (staff edits take it too)."""
     if connection.vendor != "postgresql":
         return
-    name = "\0".join(str(value) for value in _scope_fields(owner, scope).values())
+    name = "\0".join(str(value) for value in fields.values())
     digest = hashlib.blake2b(f"triggerfish-state\0{name}".encode(), digest_size=8).digest()
     with connection.cursor() as cursor:
         cursor.execute(

@@ -1,5 +1,5 @@
 """Instances: create, read, change, remove; deploy, pause, enable; cancel queued runs;
-add and revoke a flow's API keys."""
+add and revoke a flow's API keys; read and patch persisted state (``api.views.state``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from api.views.common import (
     instance_errors_as_fields,
     uuid_param,
 )
+from api.views.state import InstanceStateMixin
 from executions.queues import executions_cancel_queued
 from instances.errors import InstanceStateError
 from instances.lifecycle import instance_deploy, instance_enable, instance_pause, instance_remove
@@ -43,6 +44,7 @@ from integrations.config_values import ConfigValueError
 )
 class InstanceViewSet(
     StrictQueryMixin,
+    InstanceStateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from api import serializers as s
 from api.exceptions import FieldErrors
 from api.views.common import StrictPageNumberPagination, StrictQueryMixin, require_staff
+from api.views.state import IntegrationStateMixin
 from instances.tenancy import integrations_for_user
 from integrations.definitions import DefinitionError, integration_import_if_changed
 from integrations.models import Integration
@@ -30,7 +31,7 @@ class RawDefinitionParser(BaseParser):
         return stream.read()
 
 
-class IntegrationViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
+class IntegrationViewSet(StrictQueryMixin, IntegrationStateMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = StrictPageNumberPagination
     queryset = Integration.objects.none()  # for the schema; requests use get_queryset
     lookup_value_converter = "uuid"
