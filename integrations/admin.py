@@ -52,6 +52,11 @@ FLOW_FIELDSETS: tuple[tuple[str | None, tuple[str, ...], tuple[str, ...]], ...] 
         ("tf-schedule",),
     ),
     (
+        "Polling",
+        ("poll_batch_size", "poll_on_deploy"),
+        ("tf-polling",),
+    ),
+    (
         "Signature",
         (
             "hmac_preset",

@@ -139,6 +139,19 @@ def test_build_deploy_call_and_see_the_run(
     sync = Flow.objects.get(integration=integration, name="Sync")
     assert (sync.schedule, sync.singleton) == ({"configVar": "Sync Schedule"}, True)
 
+    # A polling kind shows its inputs and polling settings, and no webhook settings.
+    page.goto(f"/admin/integrations/flow/add/?integration={integration.pk}")
+    page.select_option("#id_trigger_type", "http.poll")
+    expect(page.locator("fieldset.tf-polling")).to_be_visible()
+    expect(
+        page.locator("[data-inputs-for='http.poll'] input[name$='__itemIdPath']")
+    ).to_be_visible()
+    expect(page.locator("fieldset.tf-response")).to_be_hidden()
+    expect(page.locator(".form-row.field-endpoint_security")).to_be_hidden()
+    expect(page.locator("#id_schedule_form option[value=none]")).to_be_disabled()
+    page_fits(page)
+    admin_screenshot(page, "admin-flow-polling-1280")
+
     # The same editor on a phone.
     small = staff_page(
         chromium,

@@ -29,7 +29,14 @@ from integrations.editor.trigger_widgets import (
     TriggerInputsWidget,
     TriggerKindSelect,
 )
-from integrations.models import ConfigVariable, ConfigVariableType, Flow, QueueType
+from integrations.models import (
+    ConfigVariable,
+    ConfigVariableType,
+    EndpointSecurity,
+    Flow,
+    PollOnDeploy,
+    QueueType,
+)
 from integrations.references import config_var_reference, config_var_referenced
 from integrations.schedule_preview import time_zone_names, trigger_schedule_preview
 from integrations.schedules import INTERVAL_UNITS
@@ -70,6 +77,8 @@ PATH_FIELDS = (
     ("trigger.inputs", "trigger_inputs"),
     ("trigger.synchronous", "synchronous"),
     ("trigger.endpointSecurity", "endpoint_security"),
+    ("trigger.batchSize", "poll_batch_size"),
+    ("trigger.onDeploy", "poll_on_deploy"),
     ("trigger.type", "trigger_type"),
     ("trigger", "trigger_type"),
     ("queue.concurrencyLimit", "queue_concurrency_limit"),
@@ -165,6 +174,13 @@ class FlowTriggerForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields: tuple[str, ...] = ()  # FlowAdmin's fieldsets name them
+        labels = {"poll_batch_size": "Items per execution", "poll_on_deploy": "First poll"}
+        help_texts = {
+            "poll_batch_size": "1 to 100. With 1 each new item starts its own run "
+            "(trigger.body.data is the item); with more, a run gets a list.",
+            "poll_on_deploy": "skip: the first poll after a deploy only notes what is there; "
+            "backfill: those items run too.",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -248,10 +264,11 @@ class FlowTriggerForm(forms.ModelForm):
             initial["schedule_form"] = "none"
         preview_widget = self.fields["schedule_preview"].widget
         assert isinstance(preview_widget, SchedulePreviewWidget)
-        if schedule:
-            preview_widget.preview = trigger_schedule_preview(
-                schedule, variable_defaults=self.variable_defaults
-            )
+        # Without a stored schedule, the preview of what the fields start with.
+        shown = schedule or {"every": self.fields["schedule_every"].initial, "unit": "minutes"}
+        preview_widget.preview = trigger_schedule_preview(
+            shown, variable_defaults=self.variable_defaults
+        )
         hmac = flow.hmac or {}
         secret = str(hmac.get("secret") or "")
         key = config_var_referenced(secret) if secret else None
@@ -322,7 +339,10 @@ class FlowTriggerForm(forms.ModelForm):
             flow.trigger_inputs = {}
         if not kind.synchronous:
             flow.synchronous = False
+        if not kind.polling:
+            flow.poll_batch_size, flow.poll_on_deploy = 1, PollOnDeploy.SKIP
         if not kind.webhook:
+            flow.endpoint_security = EndpointSecurity.CUSTOMER_OPTIONAL
             flow.response_status_code = None
             flow.response_content_type = ""
             flow.response_headers = {}

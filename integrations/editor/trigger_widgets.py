@@ -58,6 +58,7 @@ class TriggerKindSelect(forms.Select):
                     "data-hmac": "1" if kind.hmac else "",
                     "data-schedule": kind.schedule.value,
                     "data-inputs": "1" if kind.inputs else "",
+                    "data-polling": "1" if kind.polling else "",
                 }
             )
         return option

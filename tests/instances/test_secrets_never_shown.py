@@ -4,12 +4,11 @@ sealed and checked."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
 from tests.fixtures.api import api_client_for
+from tests.fixtures.html_forms import form_fields
 from tests.fixtures.secrets import (
     CLEAR,
     DEFAULT_SECRET,
@@ -98,42 +97,14 @@ def test_a_signing_secret_typed_into_the_admin_is_stored_sealed_and_checked(
     client.force_login(staff_user)
     flow = integration.flows.get(name="Literal")
     typed = "typed-in-admin-5e7a1d"
-    data = {
-        "integration": str(flow.integration_id),
-        "name": flow.name,
-        "position": flow.position,
-        "description": "",
-        "trigger_type": flow.trigger_type,
-        "trigger_inputs": "{}",
-        "endpoint_security": flow.endpoint_security,
-        "schedule": "null",
-        "hmac": json.dumps({"header": "x-sig", "algorithm": "sha256", "secret": typed}),
-        "response_headers": "{}",
-        "response_body": "",
-        "response_content_type": "",
-        "queue_type": "parallel",
-        "retry_max_attempts": 0,
-        "retry_delay_seconds": 60,
-        "steps-TOTAL_FORMS": 0,
-        "steps-INITIAL_FORMS": 0,
-    }
-    steps = list(flow.steps.all())
-    data.update({"steps-TOTAL_FORMS": len(steps), "steps-INITIAL_FORMS": len(steps)})
-    for index, step in enumerate(steps):
-        data.update(
-            {
-                f"steps-{index}-id": step.pk,
-                f"steps-{index}-flow": flow.pk,
-                f"steps-{index}-position": step.position,
-                f"steps-{index}-name": step.name,
-                f"steps-{index}-action": step.action,
-                f"steps-{index}-inputs": json.dumps(step.inputs),
-            }
-        )
-    response = client.post(f"/admin/integrations/flow/{flow.pk}/change/", data)
+    url = f"/admin/integrations/flow/{flow.pk}/change/"
+    # What the page offers, with a new secret typed into the trigger editor.
+    data = form_fields(client.get(url).content, "flow_form")
+    data.update(hmac_preset="generic", hmac_secret_source="literal", hmac_secret=typed)
+    response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert typed not in table_dump("integrations_flow")
-    page = client.get(f"/admin/integrations/flow/{flow.pk}/change/").content.decode()
+    page = client.get(url).content.decode()
     assert typed not in page
     client.logout()
     assert post_signed(client, instance, "Literal", typed).status_code == 200

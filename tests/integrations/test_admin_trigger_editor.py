@@ -45,6 +45,17 @@ EDITOR = {
             "steps": [{"name": "R", "action": "flow.return"}],
         },
         {
+            "name": "Orders",
+            "trigger": {
+                "type": "http.poll",
+                "schedule": {"every": 5, "unit": "minutes"},
+                "inputs": {"url": "http://127.0.0.1:9/orders", "itemIdPath": "id"},
+                "batchSize": 10,
+                "onDeploy": "backfill",
+            },
+            "steps": [{"name": "R", "action": "flow.return"}],
+        },
+        {
             "name": "Slack",
             "trigger": {
                 "type": "slack.events",
@@ -98,7 +109,7 @@ def test_the_kind_picker_lists_every_kind_with_its_description(staff, editor):
     assert "Starts the flow by the clock" in html  # the chosen kind's description
 
 
-@pytest.mark.parametrize("name", ["Tick", "Signed", "Slack"])
+@pytest.mark.parametrize("name", ["Tick", "Signed", "Slack", "Orders"])
 def test_posting_the_page_back_unchanged_keeps_the_flow(staff, editor, name):
     flow = editor.flows.get(name=name)
     before = Flow.objects.values().get(pk=flow.pk)
@@ -316,3 +327,32 @@ def test_the_flow_page_queries_do_not_grow_with_config_variables(staff, editor):
     with CaptureQueriesContext(connection) as many:
         assert staff.get(url).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_polling_flow_takes_its_inputs_batch_size_and_first_poll(staff, editor):
+    flow = editor.flows.get(name="Orders")
+    _, page = _page(staff, flow)
+    assert 'data-polling="1"' in page.content.decode()
+    response = _post(
+        staff,
+        flow,
+        poll_batch_size="3",
+        poll_on_deploy="skip",
+        **{"trigger_inputs__http.poll__cursorItemField": "updatedAt"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    flow.refresh_from_db()
+    assert (flow.poll_batch_size, flow.poll_on_deploy) == (3, "skip")
+    assert flow.trigger_inputs["cursorItemField"] == "updatedAt"
+    too_many = _post(staff, flow, poll_batch_size="500")
+    assert "trigger.batchSize" in _errors(too_many, "poll_batch_size")
+    no_id = _post(staff, flow, **{"trigger_inputs__http.poll__itemIdPath": ""})
+    assert "itemIdPath" in _errors(no_id, "trigger_inputs")
+
+
+def test_a_polling_flow_switched_to_a_webhook_drops_its_polling_settings(staff, editor):
+    flow = editor.flows.get(name="Orders")
+    assert _post(staff, flow, trigger_type="webhook").status_code == 302
+    flow.refresh_from_db()
+    assert (flow.schedule, flow.trigger_inputs) == (None, {})
+    assert (flow.poll_batch_size, flow.poll_on_deploy) == (1, "skip")

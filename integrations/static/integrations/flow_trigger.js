@@ -28,6 +28,7 @@
     });
     show(section("tf-schedule"), schedule !== "none");
     show(section("tf-hmac"), Boolean(kind.hmac));
+    show(section("tf-polling"), Boolean(kind.polling));
     show(section("tf-response"), Boolean(kind.webhook));
     show(row("singleton"), schedule !== "none");
     const shape = field("schedule_form");
