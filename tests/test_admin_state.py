@@ -43,7 +43,7 @@ def test_the_instance_page_shows_each_key_its_json_and_an_edit_link(staff_client
     html = page.content.decode()
     assert "Persisted state" in html
     assert "cursor" in html and "token" in html and "&quot;abc&quot;" in html
-    assert "flow “Echo”" in html
+    assert "flow “Echo”" in html and "updated" in html
     assert _edit_url(instance) in html
 
 

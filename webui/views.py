@@ -31,6 +31,7 @@ from integrations.models import Integration
 from webui import services
 from webui.forms import InstanceWizardForm
 from webui.history import STATUS_CHOICES, HistoryPage, history_page
+from webui.persisted_state import instance_state_views
 from webui.schedule_picker import PICKER_TYPES, Picker, picker_preview
 from webui.tenancy import get_execution_for_user
 
@@ -155,6 +156,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
         {
             "instance": instance,
             "flows": services.instance_flows(instance),
+            "state_scopes": instance_state_views(instance),
             "history": history,
             "status_choices": STATUS_CHOICES,
         },
