@@ -28,6 +28,7 @@ from integrations.editor.step_form import StepInline
 from integrations.editor.trigger_form import FlowTriggerForm
 from integrations.editor.trigger_preview import trigger_schedule_preview_posted
 from integrations.models import ConfigVariable, ConfigVariableType, Flow, Integration
+from state.admin import integration_state_summary
 
 # The flow form's sections; each ``tf-*`` class tells the trigger editor (flow_trigger.js)
 # which kinds a section belongs to, and the form's fields are exactly these, in this order.
@@ -192,7 +193,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "endpoint_type", "created_at", "definition_link")
     list_filter = ("endpoint_type",)
     search_fields = ("name",)
-    readonly_fields = ("definition_link",)
+    readonly_fields = ("definition_link", integration_state_summary)
     inlines = [ConfigVariableInline, FlowInline]
 
     def get_urls(self):

@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from instances.models import Instance
+from integrations.models import Integration
 from state.editing import (
     StatePatchError,
     state_entries_of_instance,
@@ -32,7 +33,7 @@ from state.editing import (
     state_integration_read,
 )
 from state.merge_patch import merge_patch_diff
-from state.models import StateEntry
+from state.models import StateEntry, StateScope
 
 EDIT_TEMPLATE = "admin/state/state_edit.html"
 
@@ -180,6 +181,24 @@ class InstanceStateAdmin(admin.ModelAdmin):
             editors=editors,
             back_url=back_url,
         )
+
+
+@admin.display(description="Persisted state")
+def integration_state_summary(integration: Integration) -> str:
+    """The integration page's link to its name's scope (shared by every version)."""
+    if not integration.pk:
+        return "—"
+    count = StateEntry.objects.filter(
+        scope=StateScope.INTEGRATION, integration_name=integration.name
+    ).count()
+    url = reverse("admin:state_integration_state", args=[integration.name])
+    return format_html(
+        '{} key{} in the scope of “{}”, every version\'s · <a href="{}">View and edit</a>',
+        count,
+        "" if count == 1 else "s",
+        integration.name,
+        url,
+    )
 
 
 @admin.register(StateEntry)

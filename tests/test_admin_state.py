@@ -142,3 +142,12 @@ def test_the_integration_scope_is_edited_by_name_and_listed_among_the_entries(
     html = listing.content.decode()
     assert "seen" in html and url in html
     assert "cursor" not in html
+
+
+def test_the_integration_page_links_its_scope(staff_client, instance):
+    integration = instance.integration
+    state_url = reverse("admin:state_integration_state", args=[integration.name])
+    page = staff_client.get(reverse("admin:integrations_integration_change", args=[integration.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "0 keys in the scope of" in html and state_url in html
