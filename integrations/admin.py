@@ -193,8 +193,9 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "endpoint_type", "created_at", "definition_link")
     list_filter = ("endpoint_type",)
     search_fields = ("name",)
-    readonly_fields = ("definition_link", integration_state_summary)
+    readonly_fields = ("definition_link", "persisted_state")
     inlines = [ConfigVariableInline, FlowInline]
+    persisted_state = staticmethod(integration_state_summary)
 
     def get_urls(self):
         site = self.admin_site
