@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +60,11 @@ SEEN_IDS_DAYS = 30
 SEEN_IDS_KEPT = 10_000
 ITEM_ID_MAX = 255
 _LOOKUP_CHUNK = 500
+# Test hook, for the crash tests only (tests/triggers/test_polling_crash.py): a worker
+# started with this variable sleeps that many seconds right after a poll commits, before
+# its executions are enqueued, so a test can kill it at exactly that point. Unset in
+# production; nothing else reads it.
+TEST_HOOK_PAUSE_AFTER_COMMIT_VARIABLE = "TRIGGERFISH_TEST_HOOK_POLL_PAUSE_AFTER_COMMIT_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -211,6 +218,9 @@ def _poll_commit(
     ids: list[str],
 ) -> PollOutcome:
     with transaction.atomic():
+        pause = float(os.environ.get(TEST_HOOK_PAUSE_AFTER_COMMIT_VARIABLE) or 0)
+        if pause:  # registered first, so it runs before the executions' enqueue callbacks
+            transaction.on_commit(lambda: time.sleep(pause))
         state = PollState.objects.select_for_update().get(pk=state.pk)
         known = _known_ids(state, ids)
         new: list[tuple[str, Any]] = []
