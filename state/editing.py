@@ -1,7 +1,8 @@
 """Reading and editing persisted state by staff (SPEC §7's API, the admin, the wizard).
 
 A patch is a JSON merge patch (RFC 7396, ``state.merge_patch``) of a scope's object, so
-its members are state keys: ``null`` deletes the key, an object merges into the value the
+its members are state keys (a scope patched with ``null`` itself is cleared): ``null``
+deletes the key, an object merges into the value the
 key holds (when that is an object; else it replaces it), anything else replaces the
 value. Only the keys a patch names are read and written, under a lock, in one
 transaction: a run that commits other keys meanwhile keeps them, as two runs do
@@ -139,11 +140,13 @@ def state_instance_patch_apply(*, instance: Instance, patch: Any) -> dict[str, A
         if name not in INSTANCE_STATE_PARTS
     }
     scoped: list[tuple[_Scope, Any]] = []
-    if patch.get("instance") is not None:
+    if "instance" in patch:
         scoped.append((_instance_scope(instance), patch["instance"]))
     flows = patch.get("flows")
+    known = set(state_instance_flow_names(instance=instance)) if "flows" in patch else set()
+    if flows is None and "flows" in patch:
+        flows = dict.fromkeys(known)  # RFC 7396: null removes the member, every flow's state
     if isinstance(flows, dict):
-        known = set(state_instance_flow_names(instance=instance))
         for flow_name, flow_patch in flows.items():
             if flow_name in known:
                 scoped.append((_flow_scope(instance, flow_name), flow_patch))
@@ -157,6 +160,9 @@ def state_instance_patch_apply(*, instance: Instance, patch: Any) -> dict[str, A
 
 def state_integration_patch_apply(*, integration_name: str, patch: Any) -> dict[str, Any]:
     """Apply a merge patch to the integration scope of this name; its object after."""
+    if not isinstance(patch, dict):
+        # Not RFC 7396's "null clears it all": a body of null is more likely a mistake.
+        raise StatePatchError("The patch must be a JSON object of keys.", {})
     _apply([(_integration_scope(integration_name), patch)], {})
     return state_integration_read(integration_name=integration_name)
 
@@ -171,6 +177,8 @@ class _Plan:
 
 def _apply(scoped: list[tuple[_Scope, Any]], fields: dict[str, str]) -> None:
     for scope, scope_patch in scoped:
+        if scope_patch is None:
+            continue  # null: the whole scope is cleared
         if not isinstance(scope_patch, dict):
             fields[scope.path or "body"] = "Must be a JSON object (a merge patch of the scope)."
         elif len(scope_patch) > STATE_MAX_KEYS_PER_SCOPE:
@@ -198,11 +206,14 @@ def _scope_name(scope: _Scope) -> str:
     return str(scope.owner_fields["scope"])
 
 
-def _plan(scope: _Scope, patch: dict[str, Any], fields: dict[str, str]) -> _Plan:
+def _plan(scope: _Scope, patch: dict[str, Any] | None, fields: dict[str, str]) -> _Plan:
     """What the patch does to each key it names, from the rows as they are now (locked
-    until the transaction ends), with the limits checked."""
+    until the transaction ends), with the limits checked; a ``None`` patch deletes all."""
     name = _scope_name(scope)
     state_scope_lock(scope.owner_fields)
+    if patch is None:
+        everything = {entry.key: entry for entry in _scope_rows_locked(scope)}
+        return _Plan(scope, {}, list(everything), everything)
     rows = StateEntry.objects.filter(scope.rows, key__in=list(patch)).select_for_update()
     existing = {entry.key: entry for entry in rows}
     values: dict[str, Any] = {}
@@ -233,6 +244,10 @@ def _plan(scope: _Scope, patch: dict[str, Any], fields: dict[str, str]) -> _Plan
             except StateError as error:
                 fields[scope.key_path(first_over)] = str(error)
     return _Plan(scope, values, deleted, existing)
+
+
+def _scope_rows_locked(scope: _Scope) -> Any:
+    return StateEntry.objects.filter(scope.rows).select_for_update()
 
 
 def _write(plan: _Plan, now: Any) -> None:

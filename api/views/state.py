@@ -79,12 +79,17 @@ InstanceStatePatch = inline_serializer(
     "InstanceStatePatch",
     {
         "instance": serializers.DictField(
-            required=False, help_text="A merge patch of the instance scope: `null` deletes a key."
+            required=False,
+            allow_null=True,
+            help_text="A merge patch of the instance scope: `null` deletes a key; `null` "
+            "for the whole scope clears it.",
         ),
         "flows": serializers.DictField(
-            child=serializers.DictField(),
+            child=serializers.DictField(allow_null=True),
             required=False,
-            help_text="Flow name → a merge patch of that flow's scope.",
+            allow_null=True,
+            help_text="Flow name → a merge patch of that flow's scope (`null` clears it); "
+            "`null` for `flows` clears every flow's.",
         ),
     },
 )

@@ -225,3 +225,25 @@ def test_query_counts_do_not_grow_with_the_number_of_keys(staff_api, world):
     # Updates: the same keys again, with values that change.
     updated_few = counts(2, 0)
     assert counts(40, 100) == updated_few
+
+
+def test_null_for_a_scope_clears_it_and_only_it(staff_api, world):
+    instance = world["instance_a"]
+    _flow_entry(instance, "cursor", 1)
+    StateEntry.objects.create(scope=StateScope.INSTANCE, instance=instance, key="t", value=1)
+    cleared_flow = _patch(staff_api, _url(instance), {"flows": {"Echo": None}})
+    assert cleared_flow.json() == {"instance": {"t": 1}, "flows": {"Echo": {}}}
+    _flow_entry(instance, "cursor", 2)
+    cleared = _patch(staff_api, _url(instance), {"instance": None, "flows": None})
+    assert cleared.json() == {"instance": {}, "flows": {"Echo": {}}}
+    assert not StateEntry.objects.filter(instance=instance).exists()
+
+
+def test_a_null_body_does_not_clear_the_integration_scope(staff_api, world):
+    integration = world["integration"]
+    StateEntry.objects.create(
+        scope=StateScope.INTEGRATION, integration_name=integration.name, key="k", value=1
+    )
+    response = _patch(staff_api, f"/api/v1/integrations/{integration.pk}/state", b"null")
+    assert response.status_code == 400
+    assert StateEntry.objects.filter(key="k").exists()
