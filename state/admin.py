@@ -88,18 +88,26 @@ class ScopeEditor:
 
 
 def _editors(request: HttpRequest, scopes: list[tuple[str, str, str, Any]]) -> list[ScopeEditor]:
-    """Editors for ``(label, name, path, current object)``, holding what was posted."""
+    """Editors for ``(label, name, path, current object)``, holding what was posted. A
+    posted box is matched to its scope by the path it carries (``<name>-scope``), not by
+    its place: a flow that gained state since the page was drawn shifts no other box."""
+    posted_names = {
+        request.POST[field]: field.removesuffix("-scope")
+        for field in request.POST
+        if field.endswith("-scope")
+    }
     editors = []
     for label, name, error_path, current in scopes:
         text = state_json(current)
-        if request.method == "POST":
+        posted = posted_names.get(error_path) if request.method == "POST" else None
+        if posted is not None:
             editors.append(
                 ScopeEditor(
                     label,
                     name,
                     error_path,
-                    request.POST.get(name, text),
-                    request.POST.get(f"{name}-shown", text),
+                    request.POST.get(posted, text),
+                    request.POST.get(f"{posted}-shown", text),
                 )
             )
         else:

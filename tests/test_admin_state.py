@@ -69,8 +69,10 @@ def test_saving_writes_only_what_changed_and_keeps_keys_written_since(staff_clie
         {
             "instance": "{}",  # the token deleted
             "instance-shown": shown_instance,
+            "instance-scope": "instance",
             "flow-0": json.dumps(edited_flow),
             "flow-0-shown": shown_flow,
+            "flow-0-scope": "flows.Echo",
         },
     )
     assert response.status_code == 302
@@ -94,7 +96,11 @@ def test_bad_input_is_shown_on_the_page_and_nothing_is_written(
     page = staff_client.get(_edit_url(instance))
     response = staff_client.post(
         _edit_url(instance),
-        {"instance": text, "instance-shown": page.context["editors"][0].shown},
+        {
+            "instance": text,
+            "instance-shown": page.context["editors"][0].shown,
+            "instance-scope": "instance",
+        },
     )
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -109,6 +115,7 @@ def test_a_value_over_the_limit_is_named_on_the_page(staff_client, instance, set
         {
             "instance": json.dumps({"token": "abc", "big": "y" * 40}),
             "instance-shown": '{"token": "abc"}',
+            "instance-scope": "instance",
         },
     )
     assert response.status_code == 400
@@ -131,7 +138,12 @@ def test_the_integration_scope_is_edited_by_name_and_listed_among_the_entries(
     page = staff_client.get(url)
     assert page.status_code == 200
     response = staff_client.post(
-        url, {"integration": '{"seen": 3}', "integration-shown": page.context["editors"][0].shown}
+        url,
+        {
+            "integration": '{"seen": 3}',
+            "integration-shown": page.context["editors"][0].shown,
+            "integration-scope": "",
+        },
     )
     assert response.status_code == 302
     entry = StateEntry.objects.get(scope=StateScope.INTEGRATION, integration_name=name)
@@ -151,3 +163,15 @@ def test_the_integration_page_links_its_scope(staff_client, instance):
     html = page.content.decode()
     assert page.status_code == 200
     assert "0 keys in the scope of" in html and state_url in html
+
+
+def test_a_box_is_saved_to_the_scope_it_was_drawn_for(staff_client, instance):
+    """Boxes are matched by the scope they carry: a box posted under another place in the
+    page (a flow that gained state since shifts the boxes) still edits its own scope."""
+    response = staff_client.post(
+        _edit_url(instance),
+        {"flow-7": '{"cursor": 9}', "flow-7-shown": '{"cursor": 5}', "flow-7-scope": "flows.Echo"},
+    )
+    assert response.status_code == 302
+    assert StateEntry.objects.get(scope=StateScope.FLOW, key="cursor").value == 9
+    assert StateEntry.objects.get(scope=StateScope.INSTANCE, key="token").value == "abc"
