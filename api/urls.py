@@ -1,9 +1,11 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from api.views.customers import CustomerViewSet
 from api.views.executions import ExecutionViewSet
 from api.views.instances import InstanceViewSet
 from api.views.integrations import IntegrationViewSet
+from api.views.run_now import FlowRunNowView
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -20,4 +22,11 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("instances", InstanceViewSet, basename="instance")
 router.register("executions", ExecutionViewSet, basename="execution")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "instances/<uuid:pk>/flows/<str:flow_name>/run",
+        FlowRunNowView.as_view(),
+        name="instance-flow-run",
+    ),
+    *router.urls,
+]

@@ -31,6 +31,7 @@ from integrations.config_values import ConfigValueError, config_values_clean
 from integrations.schedule_preview import fire_time_display
 from integrations.schedules import ScheduleError, schedule_describe, schedule_time_zone
 from state.admin import InstanceStateAdmin
+from triggers.admin_run_now import InstanceRunNowAdmin
 from webui.forms import InstanceWizardForm
 
 
@@ -185,7 +186,7 @@ remove_instances = _lifecycle_action(
 
 
 @admin.register(Instance)
-class InstanceAdmin(InstanceStateAdmin, InstancePollingAdmin):
+class InstanceAdmin(InstanceStateAdmin, InstancePollingAdmin, InstanceRunNowAdmin):
     form = InstanceAdminForm
     list_display = ("name", "customer", "integration", "enabled", "deployed_at", "removed_at")
     list_select_related = ("customer", "integration")
@@ -360,7 +361,7 @@ class InstanceAdmin(InstanceStateAdmin, InstancePollingAdmin):
             rows.append(row)
         return render_to_string(
             "admin/instances/instance/_schedules.html",
-            {"rows": rows, "deployed": obj.is_deployed},
+            {"rows": rows, "deployed": obj.is_deployed, "instance": obj},
         )
 
 

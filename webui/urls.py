@@ -29,6 +29,7 @@ urlpatterns = [
     path("instances/<uuid:instance_id>/configure/", views.instance_configure, name="configure"),
     path("instances/<uuid:instance_id>/history/", views.instance_history, name="history"),
     path("instances/<uuid:instance_id>/keys/", views.instance_flow_secrets, name="keys"),
+    path("instances/<uuid:instance_id>/run-now/", views.instance_run_now, name="run-now"),
     *[
         path(
             f"instances/<uuid:instance_id>/{action}/",

@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +30,13 @@ from instances.tenancy import (
 )
 from integrations.config_values import ConfigValueError
 from integrations.models import Integration
+from triggers.schedules.run_now import (
+    RunNowConflict,
+    RunNowNotFound,
+    RunNowRefused,
+    RunNowResult,
+    flow_run_now,
+)
 from webui import services
 from webui.forms import InstanceWizardForm
 from webui.history import STATUS_CHOICES, HistoryPage, history_page
@@ -208,6 +217,57 @@ def instance_action(request: HttpRequest, instance_id: str, action: str) -> Http
     except InstanceStateError as error:
         messages.error(request, str(error))
     return redirect("webui:instance", instance_id=instance.pk)
+
+
+@wizard_view
+@require_POST
+def instance_run_now(request: HttpRequest, instance_id: str) -> HttpResponse:
+    """Run a schedule or polling flow now (POST ``flow``), as the API's run does; whoever
+    may deploy the instance may (its customer's users, staff)."""
+    instance = get_instance_for_user(request.user, instance_id)
+    flow_name = request.POST.get("flow", "")
+    try:
+        result = flow_run_now(instance=instance, flow_name=flow_name, user=request.user)
+    except RunNowConflict as error:
+        if error.execution is not None:
+            messages.warning(
+                request,
+                format_html(
+                    '{} did not run: {} <a href="{}">See the skipped run</a>.',
+                    flow_name,
+                    str(error),
+                    reverse("webui:execution", args=[error.execution.pk]),
+                ),
+            )
+        else:
+            messages.error(request, f"{flow_name} did not run: {error}")
+    except (RunNowNotFound, RunNowRefused) as error:
+        messages.error(request, str(error))
+    else:
+        _run_now_message(request, flow_name, result)
+    return redirect("webui:instance", instance_id=instance.pk)
+
+
+def _run_now_message(request: HttpRequest, flow_name: str, result: RunNowResult) -> None:
+    poll = result.poll
+    if poll is None:
+        started = [result.execution.pk] if result.execution else []
+        text, level = f"{flow_name} is running now.", messages.SUCCESS
+    elif poll.status == "failed":
+        started = poll.executions
+        text, level = f"{flow_name}: the poll failed: {poll.error}", messages.ERROR
+    else:
+        started = poll.executions
+        new = f"{len(started)} new" if started else "nothing new"
+        text, level = f"{flow_name} polled now: {poll.item_count} items, {new}.", messages.SUCCESS
+    if started:
+        label = "See the run" if len(started) == 1 else "See the first run"
+        link = format_html(
+            ' <a href="{}">{}</a>', reverse("webui:execution", args=[started[0]]), label
+        )
+        messages.add_message(request, level, format_html("{}{}", text, link))
+    else:
+        messages.add_message(request, level, text)
 
 
 @wizard_view

@@ -4,7 +4,8 @@
 A customer user signs in, walks the wizard step by step (JSON checked as typed, a secret,
 a custom cron in America/Chicago whose preview follows the typing), deploys, copies the
 webhook URL from the clipboard, calls it over HTTP and watches the run succeed in the
-history; another customer's user gets 404s for the same pages.
+history; runs the schedule flow now from its page; another customer's user gets 404s for
+the same pages.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from executions.models import Execution
 from instances.models import Instance
 from instances.services import instance_create
 from integrations.config_values import config_values_opened
 from integrations.schedules import schedule_next_runs
+from tests.fixtures.admin_browser import WIDTHS, page_fits
 from tests.fixtures.worker import wait_for_execution
 from webui.schedule_picker import fire_time_display
 
@@ -198,6 +201,21 @@ def test_customer_configures_deploys_and_sees_a_webhook_run(
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_role("status").first).to_contain_text("Replay queued.")
     assert page.url != execution_page
+
+    # Run now: the schedule flow runs at once; the message links the run, and the page
+    # still fits a desktop and a phone -------------------------------------------------
+    page.goto(f"{server.url}/wizard/instances/{instance.pk}/")
+    schedule.get_by_role("button", name="Run now Nightly Sync").click()
+    message = page.locator(".messages")
+    expect(message).to_contain_text("Nightly Sync is running now.")
+    run_href = message.get_by_role("link", name="See the run").get_attribute("href") or ""
+    run = Execution.objects.get(pk=run_href.rstrip("/").rsplit("/", 1)[-1])
+    assert (run.flow.name, run.trigger_kind) == ("Nightly Sync", "schedule")
+    assert wait_for_execution(run.pk).status == "succeeded"
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 860})
+        page_fits(page)
+        screenshots.take(page, f"run-now-{width}")
     context.close()
 
     # Another customer's user: the same pages do not exist -------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -34,7 +35,7 @@ from instances.models import Instance
 from triggers.models import ScheduleFire, ScheduleFireOutcome
 from triggers.schedules.index import schedule_latest_due, schedule_step
 from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
-from triggers.schedules.poll import poll_fire
+from triggers.schedules.poll import PollOutcome, poll_fire
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,18 @@ SINGLETON_SKIP_ERROR = "Skipped: the previous run of this flow is still running.
 SCHEDULE_FIRE_RETENTION = timedelta(hours=48)
 _PRUNE_EVERY_SECONDS = 600.0
 _last_prune = 0.0
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What one fire did. A schedule flow's fire has its ``execution`` (canceled, with the
+    reason, when a busy singleton skipped it: ``skipped``); a polling flow's fire has its
+    ``poll`` outcome. ``claim`` is None for a fire that was not claimed (Run now)."""
+
+    claim: ScheduleFire | None
+    execution: Execution | None = None
+    skipped: bool = False
+    poll: PollOutcome | None = None
 
 
 def schedule_fire(
@@ -55,7 +68,31 @@ def schedule_fire(
     """Start (or, for a busy singleton flow, skip) one fire. Returns its claim, or None
     when nothing was done: a duplicate of a claimed fire, or an instance that no longer
     runs this schedule (paused, removed, redeployed without the flow)."""
+    fired = flow_fire(
+        instance_id=instance_id,
+        flow_name=flow_name,
+        scheduled_time=scheduled_time,
+        message_id=message_id,
+    )
+    return fired.claim if fired else None
+
+
+def flow_fire(
+    *,
+    instance_id: uuid.UUID | str,
+    flow_name: str,
+    scheduled_time: datetime,
+    message_id: str | None = None,
+    claimed: bool = True,
+) -> Fired | None:
+    """One fire of a schedule or polling flow, as ``schedule_fire`` describes; with
+    ``claimed=False`` no ``ScheduleFire`` claim is taken (Run now, triggers.schedules.run_now:
+    one request, never redelivered, so there is no duplicate to stop). None when nothing
+    was done."""
     _claims_prune()
+    claim: ScheduleFire | None = None
+    execution: Execution | None = None
+    skipped = False
     with transaction.atomic():
         instance = (
             Instance.objects.running()
@@ -82,30 +119,31 @@ def schedule_fire(
                 flow_name,
             )
             return None
-        try:
-            with transaction.atomic():
-                claim = ScheduleFire.objects.create(
-                    instance=instance,
-                    flow_name=flow_name,
-                    scheduled_time=scheduled_time,
-                    outcome=ScheduleFireOutcome.STARTED,
-                    message_id=message_id,
+        if claimed:
+            try:
+                with transaction.atomic():
+                    claim = ScheduleFire.objects.create(
+                        instance=instance,
+                        flow_name=flow_name,
+                        scheduled_time=scheduled_time,
+                        outcome=ScheduleFireOutcome.STARTED,
+                        message_id=message_id,
+                    )
+            except IntegrityError:
+                logger.info(
+                    "Schedule fire %s %r @ %s already claimed; not starting it again",
+                    instance_id,
+                    flow_name,
+                    scheduled_time.isoformat(),
                 )
-        except IntegrityError:
-            logger.info(
-                "Schedule fire %s %r @ %s already claimed; not starting it again",
-                instance_id,
-                flow_name,
-                scheduled_time.isoformat(),
-            )
-            return None
+                return None
         polling = flow.is_polling
         if not polling:
             payload = {
                 "scheduledTime": scheduled_time.astimezone(UTC).isoformat(),
                 "invokedAt": timezone.now().astimezone(UTC).isoformat(),
             }
-            busy = (
+            skipped = (
                 flow.singleton
                 and Execution.objects.filter(
                     instance=instance,
@@ -113,7 +151,7 @@ def schedule_fire(
                     status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
                 ).exists()
             )
-            if busy:
+            if skipped:
                 execution = execution_create(
                     instance=instance,
                     flow=flow,
@@ -126,7 +164,6 @@ def schedule_fire(
                     ended_at=timezone.now(),
                     error=SINGLETON_SKIP_ERROR,
                 )
-                claim.outcome = ScheduleFireOutcome.SKIPPED
                 logger.info(
                     "Singleton flow %r of instance %s still running; skipped the fire at %s",
                     flow_name,
@@ -140,12 +177,19 @@ def schedule_fire(
                     trigger_kind=TriggerKind.SCHEDULE,
                     payload=payload,
                 )
-            claim.execution = execution
-            claim.save(update_fields=["outcome", "execution"])
+            if claim is not None:
+                claim.outcome = (
+                    ScheduleFireOutcome.SKIPPED if skipped else ScheduleFireOutcome.STARTED
+                )
+                claim.execution = execution
+                claim.save(update_fields=["outcome", "execution"])
     if polling:
         # Outside the instance lock: the source may be slow (triggers.schedules.poll).
-        poll_fire(instance=instance, flow=flow, scheduled_time=scheduled_time, claim=claim)
-    return claim
+        outcome = poll_fire(
+            instance=instance, flow=flow, scheduled_time=scheduled_time, claim=claim
+        )
+        return Fired(claim, poll=outcome, skipped=outcome.status == "skipped")
+    return Fired(claim, execution=execution, skipped=skipped)
 
 
 def stock_fire_time(*, instance_id: uuid.UUID | str, flow_name: str, now: datetime) -> datetime:
