@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from state.editing import state_instance_patch_apply
@@ -175,3 +177,19 @@ def test_a_box_is_saved_to_the_scope_it_was_drawn_for(staff_client, instance):
     assert response.status_code == 302
     assert StateEntry.objects.get(scope=StateScope.FLOW, key="cursor").value == 9
     assert StateEntry.objects.get(scope=StateScope.INSTANCE, key="token").value == "abc"
+
+
+def test_the_instance_page_queries_do_not_grow_with_the_number_of_keys(staff_client, instance):
+    url = reverse("admin:instances_instance_change", args=[instance.pk])
+    staff_client.get(url)  # warm up session and content types
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert staff_client.get(url).status_code == 200
+        return len(queries)
+
+    few = count()
+    state_instance_patch_apply(
+        instance=instance, patch={"instance": {f"k{n}": n for n in range(30)}}
+    )
+    assert count() == few
