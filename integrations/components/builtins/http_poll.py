@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from integrations.components.builtins.http import http
+from integrations.components.builtins.http import http, tls_context
 from integrations.components.polling import PollContext, PollFailed, PollResult, json_path_get
 from integrations.components.registry import Input
 
@@ -64,7 +64,7 @@ def poll(context: PollContext, params: dict[str, Any], cursor: Any) -> PollResul
     timeout = float(params.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)
     try:
         full_url = httpx.URL(url).copy_merge_params(query) if query else httpx.URL(url)
-        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=True, verify=tls_context()) as client:
             response = client.get(full_url, headers=headers)
     except httpx.TimeoutException:
         raise PollFailed(f"GET {target} timed out after {timeout:g} s") from None
