@@ -115,13 +115,14 @@ def _editors(request: HttpRequest, scopes: list[tuple[str, str, str, Any]]) -> l
     return editors
 
 
-def _edit_page(request, model_admin, *, title, editors, back_url) -> HttpResponse:
+def _edit_page(request, model_admin, *, title, editors, back_url, back_label) -> HttpResponse:
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": title,
         "editors": editors,
         "back_url": back_url,
+        "back_label": back_label,
     }
     status = 400 if any(editor.errors for editor in editors) else 200
     return TemplateResponse(request, EDIT_TEMPLATE, context, status=status)
@@ -188,6 +189,7 @@ class InstanceStateAdmin(admin.ModelAdmin):
             title=f"State of {instance}",
             editors=editors,
             back_url=back_url,
+            back_label=str(instance),
         )
 
 
@@ -274,4 +276,5 @@ class StateEntryAdmin(admin.ModelAdmin):
             back_url=reverse("admin:state_stateentry_changelist")
             + "?"
             + urlencode({"scope": "integration", "integration_name": name}),
+            back_label="State entries",
         )

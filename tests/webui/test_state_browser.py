@@ -1,6 +1,7 @@
 """Persisted state in Chromium at 1280 and 390 px: the customer's instance page shows its
 flow and instance state read only (a long value cut with a note, never the integration
-scope), staff see and edit it in the admin; no page is wider than its viewport."""
+scope), staff see and edit it in the admin; no page is wider than its viewport. The
+screenshots are docs/state.md's (``TRIGGERFISH_UI_DOCS=1`` refreshes them)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def instance_with_state(make_integration, make_instance) -> Instance:
 
 
 def test_the_customer_sees_its_state_read_only_at_both_widths(
-    chromium, static_collected, start_live_server, instance_with_state, user_a, screenshots
+    chromium, static_collected, start_live_server, instance_with_state, user_a
 ):
     server = start_live_server(workers=2)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -59,7 +60,7 @@ def test_the_customer_sees_its_state_read_only_at_both_widths(
         page.set_viewport_size({"width": width, "height": 900})
         page_fits(page)
         section.scroll_into_view_if_needed()
-        screenshots.take(page, f"state-{width}")
+        admin_screenshot(page, f"wizard-state-{width}")
     context.close()
 
 
