@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.models import Flow
-from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits
+from tests.fixtures.admin_browser import WIDTHS, admin_screenshot, page_fits, staff_page
 from tests.fixtures.domain import definition
 
 # The wizard's browser fixtures: one headless Chromium per test, static files collected.
@@ -51,16 +51,8 @@ def test_pick_an_action_fill_its_inputs_with_references_reorder_and_save(
     errors: list[str] = []
     for width in WIDTHS:
         flow = _flow(make_integration, f"Orders {width}")
-        context = chromium.new_context(
-            base_url=server.url, viewport={"width": width, "height": 900}
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
-        page.fill("#id_username", "staff")
-        page.fill("#id_password", "staff-pass")
-        page.click("input[type=submit]")
+        change = f"/admin/integrations/flow/{flow.pk}/change/"
+        page = staff_page(chromium, server.url, width=width, next_url=change, errors=errors)
         page.wait_for_selector("#steps-group .tf-step-inputs")
 
         # A stored step shows its action's declared inputs as fields, values in place.
@@ -123,7 +115,7 @@ def test_pick_an_action_fill_its_inputs_with_references_reorder_and_save(
         ]
         page_fits(page)
         assert not errors, errors
-        context.close()
+        page.context.close()
 
 
 def test_switching_action_keeps_inputs_and_an_input_error_shows_on_its_field(
@@ -135,13 +127,9 @@ def test_switching_action_keeps_inputs_and_an_input_error_shows_on_its_field(
 ):
     server = start_live_server(workers=1)
     flow = _flow(make_integration, "Switching")
-    context = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", "staff-pass")
-    page.click("input[type=submit]")
+    page = staff_page(
+        chromium, server.url, width=1280, next_url=f"/admin/integrations/flow/{flow.pk}/change/"
+    )
     fetch = _card(page, 0)
     fetch.locator("[data-input=headers] textarea").fill('{"x-acme": "1"}')
 
@@ -168,7 +156,7 @@ def test_switching_action_keeps_inputs_and_an_input_error_shows_on_its_field(
     stored = flow.steps.get(name="Fetch")
     assert stored.inputs == FETCH_INPUTS
     page_fits(page)
-    context.close()
+    page.context.close()
 
 
 def test_without_javascript_the_inputs_json_box_saves_and_the_page_fits(
@@ -180,15 +168,13 @@ def test_without_javascript_the_inputs_json_box_saves_and_the_page_fits(
 ):
     server = start_live_server(workers=1)
     flow = _flow(make_integration, "No script")
-    context = chromium.new_context(
-        base_url=server.url, viewport={"width": 390, "height": 900}, java_script_enabled=False
+    page = staff_page(
+        chromium,
+        server.url,
+        width=390,
+        next_url=f"/admin/integrations/flow/{flow.pk}/change/",
+        javascript=False,
     )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"/admin/login/?next=/admin/integrations/flow/{flow.pk}/change/")
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", "staff-pass")
-    page.click("input[type=submit]")
     reply = _card(page, 1)
     assert "data (any)" in reply.locator(".field-action .help").inner_text()
     reply.locator("textarea[name$='-inputs']").fill('{"data": "{{ trigger.headers }}"}')
@@ -205,4 +191,4 @@ def test_without_javascript_the_inputs_json_box_saves_and_the_page_fits(
         (0, "Reply", {"data": "{{ trigger.headers }}"}),
         (1, "Fetch", FETCH_INPUTS),
     ]
-    context.close()
+    page.context.close()
