@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from executions.models import Execution
 from instances.models import Instance
+from instances.tenancy import Viewer
 from integrations.models import Flow, TriggerType
 from triggers.schedules.fire import SINGLETON_SKIP_ERROR, flow_fire
 from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
@@ -64,7 +65,7 @@ class RunNowResult:
     poll: PollOutcome | None = None
 
 
-def flow_run_now(*, instance: Instance, flow_name: str, user: object = None) -> RunNowResult:
+def flow_run_now(*, instance: Instance, flow_name: str, user: Viewer = None) -> RunNowResult:
     """Fire ``instance``'s flow ``flow_name`` now (see the module docstring). ``user`` is
     who asked; who may ask is each surface's tenancy (staff, the instance's customer's
     users), as for deploy."""
