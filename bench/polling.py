@@ -317,10 +317,9 @@ def measure(
             due, sorted(requests.get(key, [])), strict=False
         ):
             poll_start.append(received - scheduled)
-        for received, answered, ids in sorted(requests.get(key, [])):
-            if received <= last + 60:
-                for item_id in ids:
-                    answered_at.setdefault(item_id, answered)
+        for _received, answered, ids in sorted(requests.get(key, [])):
+            for item_id in ids:
+                answered_at.setdefault(item_id, answered)
     created: dict[str, list[float]] = {}
     for payload, created_at in (
         Execution.objects.filter(trigger_kind=TriggerKind.POLL)
