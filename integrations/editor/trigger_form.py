@@ -9,7 +9,6 @@ then validated by the importer, and each error lands on the field its path names
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django import forms
@@ -17,10 +16,14 @@ from django import forms
 from integrations.definitions import (
     DefinitionError,
     definition_validate,
-    flow_export,
-    integration_export,
 )
-from integrations.definitions.validation import hmac_algorithm_usable
+from integrations.editor.step_definition import definition_with_flow
+from integrations.editor.trigger_choices import (
+    PATH_FIELDS,
+    hmac_algorithm_choices,
+    kind_choices,
+    variable_choices,
+)
 from integrations.editor.trigger_widgets import (
     HeaderRowsField,
     SchedulePreviewField,
@@ -53,69 +56,6 @@ SCHEDULE_FORMS = (
     ("configVar", "Config variable (customer picks)"),
     ("none", "No schedule (its webhook starts it)"),
 )
-
-# Where a definition error path lands on the flow form (first match wins).
-PATH_FIELDS = (
-    ("trigger.schedule.cron", "schedule_cron"),
-    ("trigger.schedule.timeZone", "schedule_time_zone"),
-    ("trigger.schedule.every", "schedule_every"),
-    ("trigger.schedule.unit", "schedule_unit"),
-    ("trigger.schedule.configVar", "schedule_config_var"),
-    ("trigger.schedule", "schedule_form"),
-    ("trigger.hmac.preset", "hmac_preset"),
-    ("trigger.hmac.header", "hmac_header"),
-    ("trigger.hmac.algorithm", "hmac_algorithm"),
-    ("trigger.hmac.encoding", "hmac_encoding"),
-    ("trigger.hmac.prefix", "hmac_prefix"),
-    ("trigger.hmac.secret", "hmac_secret_source"),
-    ("trigger.hmac.toleranceSeconds", "hmac_tolerance_seconds"),
-    ("trigger.hmac", "hmac_preset"),
-    ("trigger.response.statusCode", "response_status_code"),
-    ("trigger.response.contentType", "response_content_type"),
-    ("trigger.response.headers", "response_headers"),
-    ("trigger.response", "response_status_code"),
-    ("trigger.inputs", "trigger_inputs"),
-    ("trigger.synchronous", "synchronous"),
-    ("trigger.endpointSecurity", "endpoint_security"),
-    ("trigger.batchSize", "poll_batch_size"),
-    ("trigger.onDeploy", "poll_on_deploy"),
-    ("trigger.type", "trigger_type"),
-    ("trigger", "trigger_type"),
-    ("queue.concurrencyLimit", "queue_concurrency_limit"),
-    ("queue.dedupeIdField", "queue_dedupe_id_field"),
-    ("queue", "queue_type"),
-    ("retry.maxAttempts", "retry_max_attempts"),
-    ("retry.delaySeconds", "retry_delay_seconds"),
-    ("retry", "retry_max_attempts"),
-    ("syncTimeoutSeconds", "sync_timeout_seconds"),
-    ("singleton", "singleton"),
-    ("name", "name"),
-)
-
-
-def hmac_algorithm_choices() -> list[tuple[str, str]]:
-    names = sorted(name for name in hashlib.algorithms_available if hmac_algorithm_usable(name))
-    return [(name, name) for name in names]
-
-
-def _kind_choices(kinds: list[TriggerKind], current: str) -> list[Any]:
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for kind in kinds:
-        groups.setdefault(kind.group, []).append((kind.key, kind.label))
-    choices: list[Any] = list(groups.items())
-    if current and all(kind.key != current for kind in kinds):
-        choices.append(("Not registered", [(current, f"{current} (not registered)")]))
-    return choices
-
-
-def _variable_choices(variables: list[ConfigVariable], *, prefix: str = "") -> list[Any]:
-    """Choices grouped by integration, so the add page (integration not chosen yet) offers
-    each integration's variables under its name; the page shows the chosen one's."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for variable in variables:
-        label = f"{variable.key} ({variable.type})"
-        groups.setdefault(str(variable.integration), []).append((prefix + variable.key, label))
-    return list(groups.items())
 
 
 class FlowTriggerForm(forms.ModelForm):
@@ -190,7 +130,7 @@ class FlowTriggerForm(forms.ModelForm):
         kind_widget = self.fields["trigger_type"].widget
         assert isinstance(kind_widget, TriggerKindSelect)
         kind_widget.kinds = {kind.key: kind for kind in self.kinds}
-        self._choices_set("trigger_type", _kind_choices(self.kinds, flow.trigger_type))
+        self._choices_set("trigger_type", kind_choices(self.kinds, flow.trigger_type))
         inputs_widget = self.fields["trigger_inputs"].widget
         assert isinstance(inputs_widget, TriggerInputsWidget)
         inputs_widget.kinds, inputs_widget.selected = self.kinds, kind_key
@@ -205,7 +145,7 @@ class FlowTriggerForm(forms.ModelForm):
             "schedule_config_var",
             [
                 ("", "—"),
-                *_variable_choices(schedule_variables),
+                *variable_choices(schedule_variables),
             ],
         )
         self._choices_set(
@@ -223,7 +163,7 @@ class FlowTriggerForm(forms.ModelForm):
             "hmac_secret_source",
             [
                 (LITERAL, "A secret typed here"),
-                *_variable_choices(variables, prefix=VARIABLE_PREFIX),
+                *variable_choices(variables, prefix=VARIABLE_PREFIX),
             ],
         )
         if not self.is_bound:
@@ -370,21 +310,8 @@ class FlowTriggerForm(forms.ModelForm):
         # Validated with its secrets (an hmac flow needs one), never shown. A secret typed
         # into the form is sealed first, as saving will, so both read one shape.
         flow.hmac = hmac_settings_seal(flow.hmac, flow_id=flow.pk)
-        definition = integration_export(integration=flow.integration, include_secrets=True)
         steps = list(flow.steps.all()) if flow.pk else []
-        edited = flow_export(flow=flow, steps=steps, include_secrets=True)
-        original_name = (
-            Flow.objects.filter(pk=flow.pk).values_list("name", flat=True).first()
-            if flow.pk
-            else None
-        )
-        flows = definition.setdefault("flows", [])
-        index = next((i for i, f in enumerate(flows) if f["name"] == original_name), None)
-        if index is None:
-            flows.append(edited)
-            index = len(flows) - 1
-        else:
-            flows[index] = edited
+        definition, index = definition_with_flow(flow=flow, steps=steps)
         try:
             definition_validate(definition=definition)
         except DefinitionError as error:
