@@ -185,7 +185,8 @@ def parse_reference(expression: str) -> Reference:
     return Reference(text=text, root=root, segments=tuple(segments))
 
 
-def _describe(value: Any) -> str:
+def value_kind_describe(value: Any) -> str:
+    """A JSON value's kind in words, for error messages: "null", "a number", "text" …"""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -230,7 +231,7 @@ def lookup(reference: Reference, scope: Mapping[str, Any]) -> Any:
         else:
             raise ReferenceResolutionError(
                 reference.text,
-                f"cannot read {segment.render().lstrip('.')} of {_describe(value)}",
+                f"cannot read {segment.render().lstrip('.')} of {value_kind_describe(value)}",
             )
     return value
 

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from integrations.components.context import STATE_SCOPES, StateAccess, StepError
+from integrations.references import value_kind_describe
 from state.models import STATE_KEY_MAX_LENGTH
 
 # SPEC §7: the 1,000th key of a scope is allowed, the 1,001st is not.
@@ -58,20 +59,6 @@ class PendingWrite:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def state_value_check(*, scope: str, key: str, value: Any, max_bytes: int) -> Any:
@@ -211,7 +198,7 @@ class StateBuffer:
         present, current = self._current(scope, key)
         if present and not _is_number(current):
             raise StateError(
-                f"State key {key!r} in scope '{scope}' holds {_describe(current)}, not a "
+                f"State key {key!r} in scope '{scope}' holds {value_kind_describe(current)}, not a "
                 "number: it cannot be incremented"
             )
         new_value = (current if present else 0) + by
