@@ -193,3 +193,13 @@ def test_the_instance_page_queries_do_not_grow_with_the_number_of_keys(staff_cli
         instance=instance, patch={"instance": {f"k{n}": n for n in range(30)}}
     )
     assert count() == few
+
+
+def test_an_entry_page_is_read_only_with_a_link_to_where_it_is_edited(staff_client, instance):
+    entry = StateEntry.objects.get(key="token")
+    page = staff_client.get(reverse("admin:state_stateentry_change", args=[entry.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "&quot;abc&quot;" in html or "abc" in html
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert reverse("admin:state_stateentry_delete", args=[entry.pk]) in html
