@@ -88,6 +88,12 @@ def test_staff_see_and_edit_state_in_the_admin_at_both_widths(
         page.click("input[type=submit]")
         assert "Not JSON" in page.locator(".errorlist").inner_text()
         page_fits(page)
+        entry = instance_with_state.state_entries.get(scope="flow", key="cursor")
+        page.goto(f"{server.url}/admin/state/stateentry/{entry.pk}/change/")
+        assert "2026-12-01T10:00:00Z" in page.locator("#content").inner_text()
+        assert page.locator("input[name=_save], input[name=_continue]").count() == 0
+        page_fits(page)
+        admin_screenshot(page, f"admin-state-entry-{width}")
         page.context.close()
     state = {
         entry.key: entry.value
