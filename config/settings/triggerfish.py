@@ -59,3 +59,7 @@ TRIGGERFISH_RECOVERY_SWEEP_SECONDS = env_float(
 TRIGGERFISH_STATE_MAX_VALUE_BYTES = env_int(
     "TRIGGERFISH_STATE_MAX_VALUE_BYTES", 1024 * 1024, minimum=1
 )
+# Polling triggers (SPEC §8): the sources of one batch of polling fires are asked side by
+# side by at most this many threads per worker task (they wait on the network, not the
+# CPU); one fire alone is asked on the task's own thread.
+TRIGGERFISH_POLL_CONCURRENCY = env_int("TRIGGERFISH_POLL_CONCURRENCY", 16, minimum=1)

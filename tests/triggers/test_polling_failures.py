@@ -5,7 +5,6 @@ polling trigger, paging through the source, or raising."""
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 # Registers pagedtest.orders for the tests below (imported for that side effect).
 import tests.fixtures.polling_components  # noqa: F401
 from executions.models import ExecutionStatus, TriggerKind
-from tests.fixtures.polling import START, Poller, orders_definition
+from tests.fixtures.polling import START, Poller, closed_port_url, orders_definition
 from triggers.models import ScheduleFireOutcome
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +26,6 @@ def poller(item_source, make_integration, make_instance):
 
 def failed_errors(poller: Poller) -> list[str]:
     return [e.error for e in poller.executions() if e.status == ExecutionStatus.FAILED]
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/orders"
 
 
 def test_an_error_status_is_a_failed_execution_without_steps_and_the_cursor_stays(

@@ -32,10 +32,11 @@ from django.utils import timezone
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.services import execution_create
 from instances.models import Instance
+from integrations.models import Flow
 from triggers.models import ScheduleFire, ScheduleFireOutcome
 from triggers.schedules.index import schedule_latest_due, schedule_step
 from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_flows
-from triggers.schedules.poll import PollOutcome, poll_fire
+from triggers.schedules.poll import PollJob, PollOutcome, poll_fire, polls_run
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,96 @@ def flow_fire(
         )
         return Fired(claim, poll=outcome, skipped=outcome.status == "skipped")
     return Fired(claim, execution=execution, skipped=skipped)
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    """One fire as a batch message carries it."""
+
+    instance_id: str
+    flow_name: str
+    scheduled_time: datetime
+
+
+def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
+    """Start the polling fires among ``fires`` together (triggers.schedules.poll.polls_run):
+    one read of their instances and flows, one INSERT of their claims, then the batched
+    polls. Returns how many polls ran or were skipped, and the indexes of the fires that
+    are not polling fires, for ``schedule_fire`` one by one (schedule flows, and anything
+    this cannot place: an instance that stopped running, a flow gone — which
+    ``schedule_fire`` then logs and ignores). A fire already claimed starts nothing."""
+    _claims_prune()
+    instance_ids = list({fire.instance_id for fire in fires})
+    instances = {
+        str(instance.pk): instance
+        for instance in Instance.objects.running()
+        .filter(pk__in=instance_ids)
+        .select_related("customer", "integration")
+    }
+    flows = {
+        (flow.integration_id, flow.name): flow
+        for flow in schedule_flows(
+            Flow.objects.filter(
+                integration_id__in={i.integration_id for i in instances.values()},
+                name__in={fire.flow_name for fire in fires},
+            )
+        )
+    }
+    polling: list[tuple[FireRequest, Instance, Flow]] = []
+    rest: list[int] = []
+    for index, fire in enumerate(fires):
+        instance = instances.get(str(fire.instance_id))
+        flow = flows.get((instance.integration_id, fire.flow_name)) if instance else None
+        if (
+            instance is None
+            or flow is None
+            or not flow.is_polling
+            or flow_schedule_resolve(instance=instance, flow=flow) is None
+        ):
+            rest.append(index)
+        else:
+            polling.append((fire, instance, flow))
+    if not polling:
+        return 0, rest
+    claims = _claims_take(polling)
+    jobs = [
+        PollJob(instance, flow, fire.scheduled_time, claims[n])
+        for n, (fire, instance, flow) in enumerate(polling)
+        if n in claims
+    ]
+    if len(jobs) < len(polling):
+        logger.info(
+            "%d polling fires already claimed; not starting them again", len(polling) - len(jobs)
+        )
+    polls_run(jobs)
+    return len(jobs), rest
+
+
+def _claims_take(polling: list[tuple[FireRequest, Instance, Flow]]) -> dict[int, ScheduleFire]:
+    """Claim many fires with one INSERT that skips the slots already claimed; each row
+    carries a message id of this batch's own, so the rows read back by it (the unique
+    index, not a LIKE) are exactly the claims this batch won. Returns them by position."""
+    token = uuid.uuid4().hex
+    rows = [
+        ScheduleFire(
+            instance=instance,
+            flow_name=fire.flow_name,
+            scheduled_time=fire.scheduled_time,
+            outcome=ScheduleFireOutcome.STARTED,
+            message_id=f"batch:{token}:{n}",
+        )
+        for n, (fire, instance, _) in enumerate(polling)
+    ]
+    ScheduleFire.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    by_message = {row.message_id: n for n, row in enumerate(rows)}
+    claims: dict[int, ScheduleFire] = {}
+    message_ids = list(by_message)
+    for start in range(0, len(message_ids), 500):
+        for claim in ScheduleFire.objects.filter(message_id__in=message_ids[start : start + 500]):
+            n = by_message[claim.message_id]
+            claim.instance = polling[n][1]
+            claims[n] = claim
+    return claims
 
 
 def stock_fire_time(*, instance_id: uuid.UUID | str, flow_name: str, now: datetime) -> datetime:

@@ -25,12 +25,15 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -60,6 +63,7 @@ SEEN_IDS_DAYS = 30
 SEEN_IDS_KEPT = 10_000
 ITEM_ID_MAX = 255
 _LOOKUP_CHUNK = 500
+OVERLAP_SKIP_REASON = "Skipped: the previous poll of this flow is still running."
 # Test hook, for the crash tests only (tests/triggers/test_polling_crash.py): a worker
 # started with this variable sleeps that many seconds right after a poll commits, before
 # its executions are enqueued, so a test can kill it at exactly that point. Unset in
@@ -79,6 +83,29 @@ class PollOutcome:
     error: str = ""
 
 
+@dataclass
+class PollJob:
+    """One fire of a polling flow to run: ``claim`` is its ``ScheduleFire`` (None for Run
+    now, which takes none)."""
+
+    instance: Instance
+    flow: Flow
+    scheduled_time: datetime
+    claim: ScheduleFire | None = None
+
+
+@dataclass
+class _Ask:
+    """A claimed poll between its claim and its commit."""
+
+    job: PollJob
+    polling: PollingTrigger
+    state: PollState
+    polled_at: datetime
+    call: Callable[[], PollResult] | None = None
+    error: str = ""
+
+
 def poll_fire(
     *,
     instance: Instance,
@@ -86,50 +113,230 @@ def poll_fire(
     scheduled_time: datetime,
     claim: ScheduleFire | None = None,
 ) -> PollOutcome:
-    """Poll once for ``instance``'s polling ``flow`` (see the module docstring)."""
-    polling = get_polling_trigger(flow.trigger_type)
-    if polling is None:
-        raise ValueError(f"Flow {flow.name!r} has no polling trigger.")
-    state, _ = PollState.objects.get_or_create(instance=instance, flow_name=flow.name)
-    if state.backoff_until and scheduled_time + BACKOFF_TOLERANCE < state.backoff_until:
-        PollState.objects.filter(pk=state.pk).update(
-            skipped_backing_off=F("skipped_backing_off") + 1
-        )
-        return _skipped(
-            claim,
-            f"Backing off after {state.consecutive_failures} failed polls until "
-            f"{state.backoff_until.astimezone(UTC).isoformat()}.",
-        )
-    polled_at = timezone.now()
-    claimed = (
-        PollState.objects.filter(pk=state.pk)
-        .filter(Q(polling_since__isnull=True) | Q(polling_since__lt=polled_at - POLL_CLAIM_EXPIRY))
-        .update(polling_since=polled_at)
-    )
-    if not claimed:
-        PollState.objects.filter(pk=state.pk).update(
-            skipped_overlapping=F("skipped_overlapping") + 1
-        )
-        return _skipped(claim, "Skipped: the previous poll of this flow is still running.")
-    try:
-        try:
-            result = _source_ask(instance, flow, polling, cursor=state.cursor)
-            ids = [_item_key(value) for value in _item_ids(result)]
-        except Exception as error:  # every failure of the source is the run's error
-            outcome = _poll_failed(
-                instance, flow, state, scheduled_time, polled_at, _failure_message(error)
-            )
-        else:
-            outcome = _poll_commit(instance, flow, state, polled_at, result, ids)
-    except BaseException:
-        # The commit itself failed (database trouble): free the claim so the next fire
-        # can ask again; nothing of this poll was written.
-        PollState.objects.filter(pk=state.pk, polling_since=polled_at).update(polling_since=None)
-        raise
-    if claim is not None and outcome.executions:
-        claim.execution_id = outcome.executions[0]
-        claim.save(update_fields=["execution"])
+    """Poll once for ``instance``'s polling ``flow`` (see the module docstring). A commit
+    that fails (database trouble) is raised, its claim freed."""
+    outcome = _polls_run([PollJob(instance, flow, scheduled_time, claim)])[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
     return outcome
+
+
+def polls_run(jobs: list[PollJob]) -> list[PollOutcome]:
+    """Run many polls at once, one outcome per job in order: the state reads, back-off
+    checks and claims are a few statements for the whole batch, the sources are asked
+    side by side (``TRIGGERFISH_POLL_CONCURRENCY`` threads) and each answer is committed
+    as soon as it arrives, those that arrive together in one transaction (a savepoint
+    each, so one poll's database trouble stays its own). A commit that fails is logged and
+    becomes a ``failed`` outcome with no execution; its claim is freed."""
+    outcomes: list[PollOutcome] = []
+    for job, outcome in zip(jobs, _polls_run(jobs), strict=True):
+        if isinstance(outcome, BaseException):
+            logger.error(
+                "Poll of %r of instance %s could not be committed",
+                job.flow.name,
+                job.instance.pk,
+                exc_info=outcome,
+            )
+            outcome = PollOutcome("failed", error=f"The poll could not be saved: {outcome}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _polls_run(jobs: list[PollJob]) -> list[PollOutcome | BaseException]:
+    results: dict[int, PollOutcome | BaseException] = {}
+    triggers = []
+    for job in jobs:
+        polling = get_polling_trigger(job.flow.trigger_type)
+        if polling is None:
+            raise ValueError(f"Flow {job.flow.name!r} has no polling trigger.")
+        triggers.append(polling)
+    states = _states_get(jobs)
+    backing_off: Counter[int] = Counter()
+    candidates: dict[int, int] = {}  # job index -> state pk; the first fire of a state only
+    overlapping: Counter[int] = Counter()
+    for index, job in enumerate(jobs):
+        state = states[index]
+        if state.backoff_until and job.scheduled_time + BACKOFF_TOLERANCE < state.backoff_until:
+            backing_off[state.pk] += 1
+            results[index] = _skipped(
+                job.claim,
+                f"Backing off after {state.consecutive_failures} failed polls until "
+                f"{state.backoff_until.astimezone(UTC).isoformat()}.",
+            )
+        elif state.pk in candidates.values():
+            overlapping[state.pk] += 1
+            results[index] = _skipped(job.claim, OVERLAP_SKIP_REASON)
+        else:
+            candidates[index] = state.pk
+    _counts_add(backing_off, "skipped_backing_off")
+    polled_at = timezone.now()
+    claimed = _claims_take(list(candidates.values()), polled_at)
+    asks: list[tuple[int, _Ask]] = []
+    for index, state_pk in candidates.items():
+        if state_pk not in claimed:
+            overlapping[state_pk] += 1
+            results[index] = _skipped(jobs[index].claim, OVERLAP_SKIP_REASON)
+            continue
+        ask = _Ask(jobs[index], triggers[index], states[index], polled_at)
+        try:
+            ask.call = _source_prepare(ask)
+        except PollFailed as error:
+            ask.error = str(error)
+        asks.append((index, ask))
+    _counts_add(overlapping, "skipped_overlapping")
+    for index, outcome in _asks_run(asks):
+        results[index] = outcome
+    return [results[index] for index in range(len(jobs))]
+
+
+def _states_get(jobs: list[PollJob]) -> list[PollState]:
+    """Each job's ``PollState``, created where missing: one read, one insert, one re-read."""
+    keys = {(job.instance.pk, job.flow.name) for job in jobs}
+    found: dict[tuple[Any, str], PollState] = {}
+
+    def read(wanted: set[tuple[Any, str]]) -> None:
+        instance_ids = list({instance_id for instance_id, _ in wanted})
+        for start in range(0, len(instance_ids), _LOOKUP_CHUNK):
+            for state in PollState.objects.filter(
+                instance_id__in=instance_ids[start : start + _LOOKUP_CHUNK],
+                flow_name__in={flow_name for _, flow_name in wanted},
+            ):
+                found[(state.instance_id, state.flow_name)] = state
+
+    read(keys)
+    missing = keys - found.keys()
+    if missing:
+        PollState.objects.bulk_create(
+            [PollState(instance_id=instance_id, flow_name=name) for instance_id, name in missing],
+            ignore_conflicts=True,  # another worker's fire may create it first
+        )
+        read(missing)
+    return [found[(job.instance.pk, job.flow.name)] for job in jobs]
+
+
+def _counts_add(counts: Counter[int], field_name: str) -> None:
+    by_amount: dict[int, list[int]] = {}
+    for state_pk, amount in counts.items():
+        by_amount.setdefault(amount, []).append(state_pk)
+    for amount, state_pks in by_amount.items():
+        PollState.objects.filter(pk__in=state_pks).update(**{field_name: F(field_name) + amount})
+
+
+def _claims_take(state_pks: list[int], polled_at: datetime) -> set[int]:
+    """Claim the polls of these states: one conditional UPDATE (free, or held longer than
+    ``POLL_CLAIM_EXPIRY``), then the rows that now carry this claim's time."""
+    claimed: set[int] = set()
+    for start in range(0, len(state_pks), _LOOKUP_CHUNK):
+        chunk = state_pks[start : start + _LOOKUP_CHUNK]
+        PollState.objects.filter(pk__in=chunk).filter(
+            Q(polling_since__isnull=True) | Q(polling_since__lt=polled_at - POLL_CLAIM_EXPIRY)
+        ).update(polling_since=polled_at)
+        claimed.update(
+            PollState.objects.filter(pk__in=chunk, polling_since=polled_at).values_list(
+                "pk", flat=True
+            )
+        )
+    return claimed
+
+
+def _asks_run(asks: list[tuple[int, _Ask]]) -> Iterator[tuple[int, PollOutcome | BaseException]]:
+    """Ask the sources (side by side when there are several) and commit each answer as it
+    arrives; yields ``(job index, outcome)``."""
+    if not asks:
+        return
+    if len(asks) == 1:
+        index, ask = asks[0]
+        yield index, _answers_commit([(ask, _answer_get(ask))])[0]
+        return
+    workers = min(settings.TRIGGERFISH_POLL_CONCURRENCY, len(asks))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+        pending = {pool.submit(_answer_get_in_thread, ask): (index, ask) for index, ask in asks}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished = list(done)
+            arrived = [pending.pop(future) for future in finished]
+            answers = [
+                (ask, future.result()) for future, (_, ask) in zip(finished, arrived, strict=True)
+            ]
+            for (index, _), outcome in zip(arrived, _answers_commit(answers), strict=True):
+                yield index, outcome
+
+
+def _answer_get(ask: _Ask) -> tuple[PollResult, list[str]] | str:
+    """The source's answer with its item keys, or the failure's message."""
+    if ask.call is None:
+        return ask.error
+    try:
+        result = ask.call()
+        _result_check(ask.polling, result)
+        return result, [_item_key(value) for value in _item_ids(result)]
+    except Exception as error:  # every failure of the source is the run's error
+        return _failure_message(error)
+
+
+def _answer_get_in_thread(ask: _Ask) -> tuple[PollResult, list[str]] | str:
+    try:
+        return _answer_get(ask)
+    finally:
+        # A component's poll may have read the database on this thread's own connection.
+        connections.close_all()
+
+
+def _answers_commit(
+    answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+) -> list[PollOutcome | BaseException]:
+    """Commit polls that arrived together in one transaction, a savepoint each; a poll
+    whose savepoint fails frees its claim and gets its exception as its outcome."""
+    outcomes: list[PollOutcome | BaseException] = []
+    try:
+        with transaction.atomic():
+            for ask, answer in answers:
+                job = ask.job
+                try:
+                    with transaction.atomic():
+                        if isinstance(answer, str):
+                            outcome = _poll_failed(
+                                job.instance,
+                                job.flow,
+                                ask.state,
+                                job.scheduled_time,
+                                ask.polled_at,
+                                answer,
+                            )
+                        else:
+                            result, ids = answer
+                            outcome = _poll_commit(
+                                job.instance, job.flow, ask.state, ask.polled_at, result, ids
+                            )
+                        if job.claim is not None and outcome.executions:
+                            job.claim.execution_id = outcome.executions[0]
+                            ScheduleFire.objects.filter(pk=job.claim.pk).update(
+                                execution_id=outcome.executions[0]
+                            )
+                except Exception as error:
+                    _claim_free(ask)
+                    outcomes.append(error)
+                else:
+                    outcomes.append(outcome)
+    except BaseException as error:
+        # The transaction itself failed: nothing of these polls was written.
+        for ask, _ in answers:
+            _claim_free(ask)
+        if not isinstance(error, Exception):
+            raise
+        return [error for _ in answers]
+    return outcomes
+
+
+def _claim_free(ask: _Ask) -> None:
+    """Free a poll's claim so the next fire can ask again (best effort: a claim left
+    behind expires after ``POLL_CLAIM_EXPIRY``)."""
+    try:
+        PollState.objects.filter(pk=ask.state.pk, polling_since=ask.polled_at).update(
+            polling_since=None
+        )
+    except Exception:
+        logger.warning("Could not free the poll claim of state %s", ask.state.pk, exc_info=True)
 
 
 def _skipped(claim: ScheduleFire | None, reason: str) -> PollOutcome:
@@ -140,11 +347,13 @@ def _skipped(claim: ScheduleFire | None, reason: str) -> PollOutcome:
     return PollOutcome("skipped", error=reason)
 
 
-def _source_ask(
-    instance: Instance, flow: Flow, polling: PollingTrigger, *, cursor: Any
-) -> PollResult:
+def _source_prepare(ask: _Ask) -> Callable[[], PollResult]:
+    """The poll's call with its inputs resolved, on the caller's thread (config variables
+    may read the database); raises ``PollFailed`` for inputs that do not resolve."""
+    instance, flow, polling = ask.job.instance, ask.job.flow, ask.polling
     identity = identity_fields(instance=instance, flow=flow)
     config_vars = config_vars_for(integration=instance.integration, instance=instance)
+    cursor = ask.state.cursor
     scope = {**identity, "configVars": config_vars, "poll": {"cursor": cursor}}
     try:
         resolved = resolve_inputs(flow.trigger_inputs or {}, scope)
@@ -161,14 +370,16 @@ def _source_ask(
         flow=identity["flow"],
         config_vars=config_vars,
     )
-    result = polling.poll(context, params, cursor)
+    return lambda: polling.poll(context, params, cursor)
+
+
+def _result_check(polling: PollingTrigger, result: Any) -> None:
     if not isinstance(result, PollResult) or not isinstance(result.items, list):
         raise PollFailed(f"{polling.key} returned {type(result).__name__}, not a PollResult")
     try:
         json.dumps(result.cursor)
     except (TypeError, ValueError):
         raise PollFailed(f"{polling.key} returned a cursor that is not JSON") from None
-    return result
 
 
 def _item_ids(result: PollResult) -> list[Any]:
