@@ -123,6 +123,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # httpx logs every request's full URL at INFO; a query string may carry a
+        # credential (an API key in a poll's queryParameters), so only its warnings.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "django.request": {"filters": ["redact_secret_paths"]},
         # Configuring a logger drops its handlers, so runserver's is named again here.
         "django.server": {

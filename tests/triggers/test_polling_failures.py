@@ -5,6 +5,7 @@ polling trigger, paging through the source, or raising."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -164,3 +165,22 @@ def test_an_input_that_does_not_resolve_is_a_failed_poll(
         "The trigger's inputs could not be resolved: "
         "Reference 'trigger.body.url' not found: 'trigger' is not available here"
     )
+
+
+def test_a_credential_in_the_query_is_in_no_log_line(
+    item_source, make_integration, make_instance, caplog
+):
+    # The HTTP client logs each request's full URL at INFO; its logger is held at WARNING.
+    definition = orders_definition(
+        item_source.url("/orders"),
+        queryParameters={"since": "{{ poll.cursor }}", "api_key": "sk-live-4f9a1c"},
+    )
+    poller = Poller(make_instance(make_integration(definition)))
+    item_source.add(1)
+    with caplog.at_level(logging.DEBUG):
+        poller.fire()
+        item_source.fail_with(500)
+        poller.fire()
+    assert item_source.requests[0]["api_key"] == ["sk-live-4f9a1c"]  # it was sent
+    assert "Polled" in caplog.text and "failed" in caplog.text  # and lines were logged
+    assert "sk-live-4f9a1c" not in caplog.text

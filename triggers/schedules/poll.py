@@ -171,21 +171,25 @@ def _polls_run(jobs: list[PollJob]) -> list[PollOutcome | BaseException]:
     _counts_add(backing_off, "skipped_backing_off")
     polled_at = timezone.now()
     claimed = _claims_take(list(candidates.values()), polled_at)
-    asks: list[tuple[int, _Ask]] = []
-    for index, state_pk in candidates.items():
-        if state_pk not in claimed:
-            overlapping[state_pk] += 1
-            results[index] = _skipped(jobs[index].claim, OVERLAP_SKIP_REASON)
-            continue
-        ask = _Ask(jobs[index], triggers[index], states[index], polled_at)
-        try:
-            ask.call = _source_prepare(ask)
-        except PollFailed as error:
-            ask.error = str(error)
-        asks.append((index, ask))
-    _counts_add(overlapping, "skipped_overlapping")
-    for index, outcome in _asks_run(asks):
+
+    def asks() -> Iterator[tuple[int, _Ask]]:
+        # Prepared one at a time as the pool takes them, so the first source is asked
+        # while the rest are still being prepared.
+        for index, state_pk in candidates.items():
+            if state_pk not in claimed:
+                overlapping[state_pk] += 1
+                results[index] = _skipped(jobs[index].claim, OVERLAP_SKIP_REASON)
+                continue
+            ask = _Ask(jobs[index], triggers[index], states[index], polled_at)
+            try:
+                ask.call = _source_prepare(ask)
+            except PollFailed as error:
+                ask.error = str(error)
+            yield index, ask
+
+    for index, outcome in _asks_run(asks(), count=len(claimed)):
         results[index] = outcome
+    _counts_add(overlapping, "skipped_overlapping")
     return [results[index] for index in range(len(jobs))]
 
 
@@ -239,16 +243,16 @@ def _claims_take(state_pks: list[int], polled_at: datetime) -> set[int]:
     return claimed
 
 
-def _asks_run(asks: list[tuple[int, _Ask]]) -> Iterator[tuple[int, PollOutcome | BaseException]]:
-    """Ask the sources (side by side when there are several) and commit each answer as it
-    arrives; yields ``(job index, outcome)``."""
-    if not asks:
+def _asks_run(
+    asks: Iterator[tuple[int, _Ask]], *, count: int
+) -> Iterator[tuple[int, PollOutcome | BaseException]]:
+    """Ask the ``count`` sources (side by side when there are several) and commit each
+    answer as it arrives; yields ``(job index, outcome)``."""
+    if count <= 1:
+        for index, ask in asks:
+            yield index, _answers_commit([(ask, _answer_get(ask))])[0]
         return
-    if len(asks) == 1:
-        index, ask = asks[0]
-        yield index, _answers_commit([(ask, _answer_get(ask))])[0]
-        return
-    workers = min(settings.TRIGGERFISH_POLL_CONCURRENCY, len(asks))
+    workers = min(settings.TRIGGERFISH_POLL_CONCURRENCY, count)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         pending = {pool.submit(_answer_get_in_thread, ask): (index, ask) for index, ask in asks}
         while pending:
