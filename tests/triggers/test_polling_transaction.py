@@ -52,14 +52,24 @@ def test_a_failure_while_committing_creates_nothing_and_keeps_the_cursor(item_so
     assert poller.state().cursor == 3
 
 
-def test_executions_are_enqueued_when_the_poll_commits(
-    item_source, poller, django_capture_on_commit_callbacks
+def test_executions_are_enqueued_when_the_poll_commits_in_source_order(
+    item_source, poller, django_capture_on_commit_callbacks, monkeypatch
 ):
+    sent: list[str] = []
+    # The broker's one seam (executions/broker.py).
+    monkeypatch.setattr(
+        "executions.broker.execution_enqueue",
+        lambda *, execution_id, countdown=None: sent.append(str(execution_id)),
+    )
     item_source.add(3)
     with django_capture_on_commit_callbacks() as callbacks:
         poller.fire()
-    assert len(poller.executions()) == 3
-    assert len(callbacks) == 3
+    executions = poller.executions()
+    assert len(executions) == 3
+    assert sent == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert sent == [str(e.pk) for e in executions]
 
 
 def test_the_fire_tasks_poll(item_source, poller):

@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.run_definitions import config_vars_for
-from executions.services import execution_create, identity_fields
+from executions.services import NewExecution, execution_create, executions_create, identity_fields
 from instances.models import Instance, PollSeenItem, PollState
 from integrations.components.context import InputError, action_inputs_prepare
 from integrations.components.polling import PollContext, PollFailed, PollResult
@@ -63,6 +63,8 @@ SEEN_IDS_DAYS = 30
 SEEN_IDS_KEPT = 10_000
 ITEM_ID_MAX = 255
 _LOOKUP_CHUNK = 500
+# How long a batch's first uncommitted answer may wait while other sources are still asked.
+COMMIT_WAIT_SECONDS = 0.5
 OVERLAP_SKIP_REASON = "Skipped: the previous poll of this flow is still running."
 # Test hook, for the crash tests only (tests/triggers/test_polling_crash.py): a worker
 # started with this variable sleeps that many seconds right after a poll commits, before
@@ -255,15 +257,28 @@ def _asks_run(
     workers = min(settings.TRIGGERFISH_POLL_CONCURRENCY, count)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         pending = {pool.submit(_answer_get_in_thread, ask): (index, ask) for index, ask in asks}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            finished = list(done)
-            arrived = [pending.pop(future) for future in finished]
-            answers = [
-                (ask, future.result()) for future, (_, ask) in zip(finished, arrived, strict=True)
-            ]
-            for (index, _), outcome in zip(arrived, _answers_commit(answers), strict=True):
-                yield index, outcome
+        arrived: list[tuple[int, _Ask, tuple[PollResult, list[str]] | str]] = []
+        first_arrival = 0.0
+        while pending or arrived:
+            if pending:
+                timeout = (
+                    max(0.0, first_arrival + COMMIT_WAIT_SECONDS - time.monotonic())
+                    if arrived
+                    else None
+                )
+                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, ask = pending.pop(future)
+                    if not arrived:
+                        first_arrival = time.monotonic()
+                    arrived.append((index, ask, future.result()))
+            # Committing holds the interpreter the asking threads need: answers wait for
+            # the asks still running, but never longer than COMMIT_WAIT_SECONDS.
+            if arrived and (not pending or time.monotonic() - first_arrival >= COMMIT_WAIT_SECONDS):
+                outcomes = _answers_commit([(ask, answer) for _, ask, answer in arrived])
+                for (index, _, _), outcome in zip(arrived, outcomes, strict=True):
+                    yield index, outcome
+                arrived = []
 
 
 def _answer_get(ask: _Ask) -> tuple[PollResult, list[str]] | str:
@@ -289,34 +304,34 @@ def _answer_get_in_thread(ask: _Ask) -> tuple[PollResult, list[str]] | str:
 def _answers_commit(
     answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
 ) -> list[PollOutcome | BaseException]:
-    """Commit polls that arrived together in one transaction, a savepoint each; a poll
-    whose savepoint fails frees its claim and gets its exception as its outcome."""
+    """Commit polls that arrived together. Several are written in one go (``_polls_commit``:
+    a statement per table, not per poll); should that fail, they are committed again one
+    savepoint each, so one poll's database trouble stays its own."""
+    if len(answers) > 1:
+        try:
+            with transaction.atomic():
+                return list(_polls_commit(answers))
+        except Exception:
+            logger.warning(
+                "Committing %d polls together failed; committing them one by one",
+                len(answers),
+                exc_info=True,
+            )
+    return _answers_commit_each(answers)
+
+
+def _answers_commit_each(
+    answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+) -> list[PollOutcome | BaseException]:
+    """Commit polls in one transaction, a savepoint each; a poll whose savepoint fails
+    frees its claim and gets its exception as its outcome."""
     outcomes: list[PollOutcome | BaseException] = []
     try:
         with transaction.atomic():
             for ask, answer in answers:
-                job = ask.job
                 try:
                     with transaction.atomic():
-                        if isinstance(answer, str):
-                            outcome = _poll_failed(
-                                job.instance,
-                                job.flow,
-                                ask.state,
-                                job.scheduled_time,
-                                ask.polled_at,
-                                answer,
-                            )
-                        else:
-                            result, ids = answer
-                            outcome = _poll_commit(
-                                job.instance, job.flow, ask.state, ask.polled_at, result, ids
-                            )
-                        if job.claim is not None and outcome.executions:
-                            job.claim.execution_id = outcome.executions[0]
-                            ScheduleFire.objects.filter(pk=job.claim.pk).update(
-                                execution_id=outcome.executions[0]
-                            )
+                        (outcome,) = _polls_commit([(ask, answer)])
                 except Exception as error:
                     _claim_free(ask)
                     outcomes.append(error)
@@ -424,47 +439,74 @@ def _poll_info(*, cursor: Any, previous: Any, polled_at: datetime, item_count: i
     }
 
 
-def _poll_commit(
-    instance: Instance,
-    flow: Flow,
-    state: PollState,
-    polled_at: datetime,
-    result: PollResult,
-    ids: list[str],
-) -> PollOutcome:
-    with transaction.atomic():
-        pause = float(os.environ.get(TEST_HOOK_PAUSE_AFTER_COMMIT_VARIABLE) or 0)
-        if pause:  # registered first, so it runs before the executions' enqueue callbacks
-            transaction.on_commit(lambda: time.sleep(pause))
-        state = PollState.objects.select_for_update().get(pk=state.pk)
-        known = _known_ids(state, ids)
+# What a successful poll writes to its state (not the skip counters, which other fires
+# of the flow increment meanwhile).
+_STATE_FIELDS_POLLED = [
+    "cursor",
+    "primed",
+    "last_polled_at",
+    "last_item_count",
+    "consecutive_failures",
+    "backoff_until",
+    "polling_since",
+]
+
+
+def _polls_commit(
+    answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+) -> list[PollOutcome]:
+    """Write what polls found, inside the caller's transaction: each failed poll's failed
+    execution (``_poll_failed``), and for the rest, together — their states locked and
+    read in one query, the ids they already saw in one, every new item's execution in one
+    INSERT (``executions_create``, enqueued on commit), their seen ids in one."""
+    pause = float(os.environ.get(TEST_HOOK_PAUSE_AFTER_COMMIT_VARIABLE) or 0)
+    if pause:  # registered first, so it runs before the executions' enqueue callbacks
+        transaction.on_commit(lambda: time.sleep(pause))
+    outcomes: dict[int, PollOutcome] = {}
+    found: list[tuple[int, _Ask, PollResult, list[str]]] = []
+    for n, (ask, answer) in enumerate(answers):
+        if isinstance(answer, str):
+            job = ask.job
+            outcomes[n] = _poll_failed(
+                job.instance, job.flow, ask.state, job.scheduled_time, ask.polled_at, answer
+            )
+        else:
+            found.append((n, ask, *answer))
+    if not found:
+        return [outcomes[n] for n in range(len(answers))]
+    states = PollState.objects.select_for_update().in_bulk([ask.state.pk for _, ask, _, _ in found])
+    known = _known_ids(list(states), [key for *_, ids in found for key in ids])
+    new_executions: list[NewExecution] = []
+    seen: list[PollSeenItem] = []
+    planned: list[tuple[int, _Ask, int, int, int]] = []  # n, ask, ids, new, executions
+    for n, ask, result, ids in found:
+        state, flow, polled_at = states[ask.state.pk], ask.job.flow, ask.polled_at
         new: list[tuple[str, Any]] = []
         for key, item in zip(ids, result.items, strict=True):
-            if key not in known:
-                known.add(key)  # the same id twice in one answer runs once
+            if (state.pk, key) not in known:
+                known.add((state.pk, key))  # the same id twice in one answer runs once
                 new.append((key, item))
         info = _poll_info(
             cursor=result.cursor, previous=state.cursor, polled_at=polled_at, item_count=len(ids)
         )
-        started: list[Any] = []
+        started = 0
         if state.primed or flow.poll_on_deploy == PollOnDeploy.BACKFILL:
             size = flow.poll_batch_size or 1
             for start in range(0, len(new), size):
                 batch = [item for _, item in new[start : start + size]]
-                execution = execution_create(
-                    instance=instance,
-                    flow=flow,
-                    trigger_kind=TriggerKind.POLL,
-                    payload={"body": {"data": batch[0] if size == 1 else batch}, "poll": info},
-                    # Queues and lists order by arrival: the source's order, even when
-                    # the clock does not move between two rows.
-                    arrived_at=polled_at + timedelta(microseconds=len(started)),
+                new_executions.append(
+                    NewExecution(
+                        instance=ask.job.instance,
+                        flow=flow,
+                        trigger_kind=TriggerKind.POLL,
+                        payload={"body": {"data": batch[0] if size == 1 else batch}, "poll": info},
+                        # Queues and lists order by arrival: the source's order, even when
+                        # the clock does not move between two rows.
+                        arrived_at=polled_at + timedelta(microseconds=started),
+                    )
                 )
-                started.append(execution.pk)
-        PollSeenItem.objects.bulk_create(
-            [PollSeenItem(state=state, item_id=key, seen_at=polled_at) for key, _ in new],
-            ignore_conflicts=True,
-        )
+                started += 1
+        seen.extend(PollSeenItem(state=state, item_id=key, seen_at=polled_at) for key, _ in new)
         state.cursor = result.cursor
         state.primed = True
         state.last_polled_at = polled_at
@@ -472,27 +514,43 @@ def _poll_commit(
         state.consecutive_failures = 0
         state.backoff_until = None
         state.polling_since = None
-        state.save()
-        _seen_prune(state, now=polled_at)
-    logger.info(
-        "Polled %r of instance %s: %d items, %d new, %d executions",
-        flow.name,
-        instance.pk,
-        len(ids),
-        len(new),
-        len(started),
-    )
-    return PollOutcome("succeeded", item_count=len(ids), executions=started)
+        planned.append((n, ask, len(ids), len(new), started))
+    executions = iter(executions_create(new_executions))
+    PollSeenItem.objects.bulk_create(seen, ignore_conflicts=True, batch_size=500)
+    # One UPDATE per state: Django's bulk_update builds a CASE per field and row, which
+    # costs more to compile than these small statements cost to run.
+    for state in states.values():
+        PollState.objects.filter(pk=state.pk).update(
+            **{name: getattr(state, name) for name in _STATE_FIELDS_POLLED}
+        )
+    for n, ask, item_count, new_count, started in planned:
+        execution_ids = [next(executions).pk for _ in range(started)]
+        outcomes[n] = PollOutcome("succeeded", item_count=item_count, executions=execution_ids)
+        if new_count:
+            _seen_prune(states[ask.state.pk], now=ask.polled_at)
+        if ask.job.claim is not None and execution_ids:
+            ask.job.claim.execution_id = execution_ids[0]
+            ScheduleFire.objects.filter(pk=ask.job.claim.pk).update(execution_id=execution_ids[0])
+        logger.info(
+            "Polled %r of instance %s: %d items, %d new, %d executions",
+            ask.job.flow.name,
+            ask.job.instance.pk,
+            item_count,
+            new_count,
+            started,
+        )
+    return [outcomes[n] for n in range(len(answers))]
 
 
-def _known_ids(state: PollState, ids: Iterable[str]) -> set[str]:
-    wanted = list(dict.fromkeys(ids))
-    known: set[str] = set()
+def _known_ids(state_pks: list[int], keys: list[str]) -> set[tuple[int, str]]:
+    """Which of ``keys`` these states have seen, as (state pk, item id)."""
+    wanted = list(dict.fromkeys(keys))
+    known: set[tuple[int, str]] = set()
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         known.update(
             PollSeenItem.objects.filter(
-                state=state, item_id__in=wanted[start : start + _LOOKUP_CHUNK]
-            ).values_list("item_id", flat=True)
+                state_id__in=state_pks, item_id__in=wanted[start : start + _LOOKUP_CHUNK]
+            ).values_list("state_id", "item_id")
         )
     return known
 
