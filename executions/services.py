@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,10 +143,15 @@ class NewExecution:
     arrived_at: datetime
 
 
-def executions_create(new: list[NewExecution]) -> list[Execution]:
+def executions_create(
+    new: list[NewExecution], *, send: Callable[[Callable[[], None]], Any] | None = None
+) -> list[Execution]:
     """Store many queued executions with one INSERT and enqueue them, in order, once the
     surrounding transaction commits: ``execution_create`` for a batch (a batch of polls
-    starts hundreds at once)."""
+    starts hundreds at once). ``send``, when given, is handed the enqueueing instead of
+    running it on commit (a sender thread, so the next commit need not wait on the
+    broker); it gets only parallel flows' executions, whose enqueue reads no table — the
+    others are dispatched on commit as ``execution_create`` does."""
     executions = []
     for entry in new:
         execution_id = uuid.uuid4()
@@ -168,8 +174,17 @@ def executions_create(new: list[NewExecution]) -> list[Execution]:
             )
         )
     Execution.objects.bulk_create(executions, batch_size=200)
-    if executions:
+    if not executions:
+        return executions
+    if send is None:
         transaction.on_commit(lambda: _all_start_when_committed(executions))
+        return executions
+    parallel = [e for e in executions if e.flow.queue_type == QueueType.PARALLEL]
+    others = [e for e in executions if e.flow.queue_type != QueueType.PARALLEL]
+    if parallel:
+        transaction.on_commit(lambda: send(lambda: _all_start_when_committed(parallel)))
+    if others:
+        transaction.on_commit(lambda: _all_start_when_committed(others))
     return executions
 
 

@@ -64,7 +64,7 @@ SEEN_IDS_KEPT = 10_000
 ITEM_ID_MAX = 255
 _LOOKUP_CHUNK = 500
 # How long a batch's first uncommitted answer may wait while other sources are still asked.
-COMMIT_WAIT_SECONDS = 0.5
+COMMIT_WAIT_SECONDS = 0.25
 OVERLAP_SKIP_REASON = "Skipped: the previous poll of this flow is still running."
 # Test hook, for the crash tests only (tests/triggers/test_polling_crash.py): a worker
 # started with this variable sleeps that many seconds right after a poll commits, before
@@ -185,8 +185,8 @@ def _polls_run(jobs: list[PollJob]) -> list[PollOutcome | BaseException]:
             ask = _Ask(jobs[index], triggers[index], states[index], polled_at)
             try:
                 ask.call = _source_prepare(ask)
-            except PollFailed as error:
-                ask.error = str(error)
+            except Exception as error:  # a failed poll, as the source's own failures are
+                ask.error = _failure_message(error)
             yield index, ask
 
     for index, outcome in _asks_run(asks(), count=len(claimed)):
@@ -255,7 +255,12 @@ def _asks_run(
             yield index, _answers_commit([(ask, _answer_get(ask))])[0]
         return
     workers = min(settings.TRIGGERFISH_POLL_CONCURRENCY, count)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+    # One more thread hands committed executions to the broker, in commit order, so the
+    # next commit does not wait for hundreds of publishes. The task ends after it has.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-enqueue") as sender,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool,
+    ):
         pending = {pool.submit(_answer_get_in_thread, ask): (index, ask) for index, ask in asks}
         arrived: list[tuple[int, _Ask, tuple[PollResult, list[str]] | str]] = []
         first_arrival = 0.0
@@ -275,7 +280,9 @@ def _asks_run(
             # Committing holds the interpreter the asking threads need: answers wait for
             # the asks still running, but never longer than COMMIT_WAIT_SECONDS.
             if arrived and (not pending or time.monotonic() - first_arrival >= COMMIT_WAIT_SECONDS):
-                outcomes = _answers_commit([(ask, answer) for _, ask, answer in arrived])
+                outcomes = _answers_commit(
+                    [(ask, answer) for _, ask, answer in arrived], send=sender.submit
+                )
                 for (index, _, _), outcome in zip(arrived, outcomes, strict=True):
                     yield index, outcome
                 arrived = []
@@ -303,6 +310,7 @@ def _answer_get_in_thread(ask: _Ask) -> tuple[PollResult, list[str]] | str:
 
 def _answers_commit(
     answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+    send: Callable[[Callable[[], None]], Any] | None = None,
 ) -> list[PollOutcome | BaseException]:
     """Commit polls that arrived together. Several are written in one go (``_polls_commit``:
     a statement per table, not per poll); should that fail, they are committed again one
@@ -310,18 +318,19 @@ def _answers_commit(
     if len(answers) > 1:
         try:
             with transaction.atomic():
-                return list(_polls_commit(answers))
+                return list(_polls_commit(answers, send=send))
         except Exception:
             logger.warning(
                 "Committing %d polls together failed; committing them one by one",
                 len(answers),
                 exc_info=True,
             )
-    return _answers_commit_each(answers)
+    return _answers_commit_each(answers, send=send)
 
 
 def _answers_commit_each(
     answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+    send: Callable[[Callable[[], None]], Any] | None = None,
 ) -> list[PollOutcome | BaseException]:
     """Commit polls in one transaction, a savepoint each; a poll whose savepoint fails
     frees its claim and gets its exception as its outcome."""
@@ -331,7 +340,7 @@ def _answers_commit_each(
             for ask, answer in answers:
                 try:
                     with transaction.atomic():
-                        (outcome,) = _polls_commit([(ask, answer)])
+                        (outcome,) = _polls_commit([(ask, answer)], send=send)
                 except Exception as error:
                     _claim_free(ask)
                     outcomes.append(error)
@@ -454,6 +463,8 @@ _STATE_FIELDS_POLLED = [
 
 def _polls_commit(
     answers: list[tuple[_Ask, tuple[PollResult, list[str]] | str]],
+    *,
+    send: Callable[[Callable[[], None]], Any] | None = None,
 ) -> list[PollOutcome]:
     """Write what polls found, inside the caller's transaction: each failed poll's failed
     execution (``_poll_failed``), and for the rest, together — their states locked and
@@ -515,7 +526,7 @@ def _polls_commit(
         state.backoff_until = None
         state.polling_since = None
         planned.append((n, ask, len(ids), len(new), started))
-    executions = iter(executions_create(new_executions))
+    executions = iter(executions_create(new_executions, send=send))
     PollSeenItem.objects.bulk_create(seen, ignore_conflicts=True, batch_size=500)
     # One UPDATE per state: Django's bulk_update builds a CASE per field and row, which
     # costs more to compile than these small statements cost to run.

@@ -64,7 +64,9 @@ def fire_schedules(fires: list[list[Any]], attempt: int = 0) -> int:
     # the network where a schedule fire only writes rows.
     try:
         done, rest = polling_fires_start(requests)
-    except Exception:  # database trouble: the whole batch again, the claims dedupe it
+    except Exception:  # database trouble: every fire goes the one-by-one way below;
+        # one this batch already claimed is not polled again (its cursor did not move,
+        # so the next fire asks from the same place)
         logger.exception("Polling fires of a batch of %d failed", len(fires))
         rest = list(range(len(fires)))
     for index in rest:
