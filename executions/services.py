@@ -84,6 +84,34 @@ def _start_when_committed(execution: Execution, flow: Flow) -> None:
         broker.execution_enqueue(execution_id=execution.id)
 
 
+def _execution_build(
+    *,
+    instance: Instance,
+    flow: Flow,
+    trigger_kind: TriggerKind | str,
+    payload: dict[str, Any],
+    arrived_at: datetime,
+    **fields: Any,
+) -> Execution:
+    """An unsaved queued execution: its trigger payload with the identity fields."""
+    execution_id = uuid.uuid4()
+    return Execution(
+        id=execution_id,
+        instance=instance,
+        customer_id=instance.customer_id,
+        integration_id=instance.integration_id,
+        flow=flow,
+        status=ExecutionStatus.QUEUED,
+        trigger_kind=trigger_kind,
+        trigger_payload={
+            **payload,
+            **identity_payload(execution_id=execution_id, instance=instance, flow=flow),
+        },
+        arrived_at=arrived_at,
+        **fields,
+    )
+
+
 def execution_create(
     *,
     instance: Instance,
@@ -101,23 +129,11 @@ def execution_create(
 ) -> Execution:
     """Store an execution with its trigger payload (plus the identity fields) and enqueue it
     once the surrounding transaction commits (see ``executions.queues`` for the order)."""
-    execution_id = uuid.uuid4()
-    trigger_payload = {
-        **payload,
-        **identity_payload(execution_id=execution_id, instance=instance, flow=flow),
-    }
-    # One statement, so no transaction of its own: outside an atomic block the INSERT
-    # commits by itself (one round trip instead of BEGIN, INSERT, COMMIT) and on_commit
-    # runs at once; inside the caller's block both wait for the caller's commit.
-    execution = Execution.objects.create(
-        id=execution_id,
+    execution = _execution_build(
         instance=instance,
-        customer_id=instance.customer_id,
-        integration_id=instance.integration_id,
         flow=flow,
-        status=ExecutionStatus.QUEUED,
         trigger_kind=trigger_kind,
-        trigger_payload=trigger_payload,
+        payload=payload,
         synchronous=synchronous,
         replay_of=replay_of,
         dedupe_id=dedupe_id,
@@ -126,6 +142,10 @@ def execution_create(
         arrived_at=arrived_at or timezone.now(),
         not_before=not_before,
     )
+    # One statement, so no transaction of its own: outside an atomic block the INSERT
+    # commits by itself (one round trip instead of BEGIN, INSERT, COMMIT) and on_commit
+    # runs at once; inside the caller's block both wait for the caller's commit.
+    execution.save(force_insert=True)
     if enqueue:
         transaction.on_commit(lambda: _start_when_committed(execution, flow))
     return execution
@@ -152,27 +172,16 @@ def executions_create(
     running it on commit (a sender thread, so the next commit need not wait on the
     broker); it gets only parallel flows' executions, whose enqueue reads no table — the
     others are dispatched on commit as ``execution_create`` does."""
-    executions = []
-    for entry in new:
-        execution_id = uuid.uuid4()
-        executions.append(
-            Execution(
-                id=execution_id,
-                instance=entry.instance,
-                customer_id=entry.instance.customer_id,
-                integration_id=entry.instance.integration_id,
-                flow=entry.flow,
-                status=ExecutionStatus.QUEUED,
-                trigger_kind=entry.trigger_kind,
-                trigger_payload={
-                    **entry.payload,
-                    **identity_payload(
-                        execution_id=execution_id, instance=entry.instance, flow=entry.flow
-                    ),
-                },
-                arrived_at=entry.arrived_at,
-            )
+    executions = [
+        _execution_build(
+            instance=entry.instance,
+            flow=entry.flow,
+            trigger_kind=entry.trigger_kind,
+            payload=entry.payload,
+            arrived_at=entry.arrived_at,
         )
+        for entry in new
+    ]
     Execution.objects.bulk_create(executions, batch_size=200)
     if not executions:
         return executions

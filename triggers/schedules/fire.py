@@ -229,7 +229,7 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
     polling: list[tuple[FireRequest, Instance, Flow]] = []
     rest: list[int] = []
     for index, fire in enumerate(fires):
-        instance = instances.get(str(fire.instance_id))
+        instance = instances.get(fire.instance_id)
         flow = flows.get((instance.integration_id, fire.flow_name)) if instance else None
         if (
             instance is None
@@ -242,7 +242,7 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
             polling.append((fire, instance, flow))
     if not polling:
         return 0, rest
-    claims = _claims_take(polling)
+    claims = _fire_claims_take(polling)
     jobs = [
         PollJob(instance, flow, fire.scheduled_time, claims[n])
         for n, (fire, instance, flow) in enumerate(polling)
@@ -256,7 +256,7 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
     return len(jobs), rest
 
 
-def _claims_take(polling: list[tuple[FireRequest, Instance, Flow]]) -> dict[int, ScheduleFire]:
+def _fire_claims_take(polling: list[tuple[FireRequest, Instance, Flow]]) -> dict[int, ScheduleFire]:
     """Claim many fires with one INSERT that skips the slots already claimed; each row
     carries a message id of this batch's own, so the rows read back by it (the unique
     index, not a LIKE) are exactly the claims this batch won. Returns them by position."""

@@ -172,7 +172,7 @@ def _polls_run(jobs: list[PollJob]) -> list[PollOutcome | BaseException]:
             candidates[index] = state.pk
     _counts_add(backing_off, "skipped_backing_off")
     polled_at = timezone.now()
-    claimed = _claims_take(list(candidates.values()), polled_at)
+    claimed = _poll_claims_take(list(candidates.values()), polled_at)
 
     def asks() -> Iterator[tuple[int, _Ask]]:
         # Prepared one at a time as the pool takes them, so the first source is asked
@@ -228,7 +228,7 @@ def _counts_add(counts: Counter[int], field_name: str) -> None:
         PollState.objects.filter(pk__in=state_pks).update(**{field_name: F(field_name) + amount})
 
 
-def _claims_take(state_pks: list[int], polled_at: datetime) -> set[int]:
+def _poll_claims_take(state_pks: list[int], polled_at: datetime) -> set[int]:
     """Claim the polls of these states: one conditional UPDATE (free, or held longer than
     ``POLL_CLAIM_EXPIRY``), then the rows that now carry this claim's time."""
     claimed: set[int] = set()
