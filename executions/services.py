@@ -91,10 +91,11 @@ def _execution_build(
     trigger_kind: TriggerKind | str,
     payload: dict[str, Any],
     arrived_at: datetime,
+    execution_id: uuid.UUID | None = None,
     **fields: Any,
 ) -> Execution:
     """An unsaved queued execution: its trigger payload with the identity fields."""
-    execution_id = uuid.uuid4()
+    execution_id = execution_id or uuid.uuid4()
     return Execution(
         id=execution_id,
         instance=instance,
@@ -161,6 +162,8 @@ class NewExecution:
     trigger_kind: TriggerKind | str
     payload: dict[str, Any]
     arrived_at: datetime
+    # Given when a row written before the execution must point at it (a fire's claim).
+    id: uuid.UUID | None = None
 
 
 def executions_create(
@@ -179,6 +182,7 @@ def executions_create(
             trigger_kind=entry.trigger_kind,
             payload=entry.payload,
             arrived_at=entry.arrived_at,
+            execution_id=entry.id,
         )
         for entry in new
     ]

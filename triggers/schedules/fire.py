@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, TriggerKind
-from executions.services import execution_create
+from executions.services import NewExecution, execution_create, executions_create
 from instances.models import Instance
 from integrations.models import Flow
 from triggers.models import ScheduleFire, ScheduleFireOutcome
@@ -202,19 +202,52 @@ class FireRequest:
     scheduled_time: datetime
 
 
-def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
-    """Start the polling fires among ``fires`` together (triggers.schedules.poll.polls_run):
-    one read of their instances and flows, one INSERT of their claims, then the batched
-    polls. Returns how many polls ran or were skipped, and the indexes of the fires that
-    are not polling fires, for ``schedule_fire`` one by one (schedule flows, and anything
-    this cannot place: an instance that stopped running, a flow gone — which
-    ``schedule_fire`` then logs and ignores). A fire already claimed starts nothing."""
+@dataclass(frozen=True)
+class _PlacedFire:
+    """A fire of a batch matched to its running instance and flow; ``index`` is its
+    position in the message."""
+
+    index: int
+    request: FireRequest
+    instance: Instance
+    flow: Flow
+
+
+def batch_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
+    """Start the fires of one batch message together, as far as they can be: one read of
+    their instances and flows, then the polling fires (triggers.schedules.poll.polls_run:
+    their sources are asked side by side) and the plain schedule fires of non-singleton
+    flows (one transaction: one INSERT of the claims, one of the executions). Returns how
+    many fires were started or skipped, and the indexes of the fires left for
+    ``schedule_fire`` one by one: singleton flows (whose "nothing running" check takes the
+    instance lock), anything this cannot place (an instance that stopped running, a flow
+    gone — which ``schedule_fire`` then logs and ignores), and a group whose batch failed
+    (database trouble; its claims make the repeat harmless). A fire already claimed starts
+    nothing."""
     _claims_prune()
-    instance_ids = list({fire.instance_id for fire in fires})
+    placed, rest = _fires_place(fires)
+    polling = [p for p in placed if p.flow.is_polling]
+    plain = [p for p in placed if not p.flow.is_polling and not p.flow.singleton]
+    rest += [p.index for p in placed if not p.flow.is_polling and p.flow.singleton]
+    done = 0
+    for group, start in ((polling, _polls_start), (plain, _schedule_fires_start)):
+        if not group:
+            continue
+        try:
+            done += start(group)
+        except Exception:  # database trouble: this group goes the one-by-one way
+            logger.exception("A batch of %d fires failed; firing them one by one", len(group))
+            rest += [p.index for p in group]
+    return done, sorted(rest)
+
+
+def _fires_place(fires: list[FireRequest]) -> tuple[list[_PlacedFire], list[int]]:
+    """Match fires to running instances and their schedule flows in two reads; the indexes
+    of those that match nothing come back apart."""
     instances = {
         str(instance.pk): instance
         for instance in Instance.objects.running()
-        .filter(pk__in=instance_ids)
+        .filter(pk__in=list({fire.instance_id for fire in fires}))
         .select_related("customer", "integration")
     }
     flows = {
@@ -226,7 +259,7 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
             )
         )
     }
-    polling: list[tuple[FireRequest, Instance, Flow]] = []
+    placed: list[_PlacedFire] = []
     rest: list[int] = []
     for index, fire in enumerate(fires):
         instance = instances.get(fire.instance_id)
@@ -234,18 +267,19 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
         if (
             instance is None
             or flow is None
-            or not flow.is_polling
             or flow_schedule_resolve(instance=instance, flow=flow) is None
         ):
             rest.append(index)
         else:
-            polling.append((fire, instance, flow))
-    if not polling:
-        return 0, rest
+            placed.append(_PlacedFire(index, fire, instance, flow))
+    return placed, rest
+
+
+def _polls_start(polling: list[_PlacedFire]) -> int:
     claims = _fire_claims_take(polling)
     jobs = [
-        PollJob(instance, flow, fire.scheduled_time, claims[n])
-        for n, (fire, instance, flow) in enumerate(polling)
+        PollJob(p.instance, p.flow, p.request.scheduled_time, claims[n])
+        for n, p in enumerate(polling)
         if n in claims
     ]
     if len(jobs) < len(polling):
@@ -253,23 +287,57 @@ def polling_fires_start(fires: list[FireRequest]) -> tuple[int, list[int]]:
             "%d polling fires already claimed; not starting them again", len(polling) - len(jobs)
         )
     polls_run(jobs)
-    return len(jobs), rest
+    return len(jobs)
 
 
-def _fire_claims_take(polling: list[tuple[FireRequest, Instance, Flow]]) -> dict[int, ScheduleFire]:
+def _schedule_fires_start(plain: list[_PlacedFire]) -> int:
+    """Claims and executions of plain schedule fires in one transaction. Each claim row is
+    written already pointing at its execution's id (foreign keys are checked at commit),
+    so the executions the claims won are inserted after, with no UPDATE per claim."""
+    invoked_at = timezone.now().astimezone(UTC).isoformat()
+    execution_ids = [uuid.uuid4() for _ in plain]
+    new = [
+        NewExecution(
+            instance=p.instance,
+            flow=p.flow,
+            trigger_kind=TriggerKind.SCHEDULE,
+            payload={
+                "scheduledTime": p.request.scheduled_time.astimezone(UTC).isoformat(),
+                "invokedAt": invoked_at,
+            },
+            arrived_at=timezone.now(),
+            id=execution_id,
+        )
+        for p, execution_id in zip(plain, execution_ids, strict=True)
+    ]
+    with transaction.atomic():
+        claims = _fire_claims_take(plain, executions=execution_ids)
+        executions_create([new[n] for n in sorted(claims)])
+    if len(claims) < len(plain):
+        logger.info(
+            "%d schedule fires already claimed; not starting them again", len(plain) - len(claims)
+        )
+    return len(claims)
+
+
+def _fire_claims_take(
+    placed: list[_PlacedFire], *, executions: list[uuid.UUID] | None = None
+) -> dict[int, ScheduleFire]:
     """Claim many fires with one INSERT that skips the slots already claimed; each row
     carries a message id of this batch's own, so the rows read back by it (the unique
-    index, not a LIKE) are exactly the claims this batch won. Returns them by position."""
+    index, not a LIKE) are exactly the claims this batch won. ``executions``, when given,
+    are the claims' execution ids, by position. Returns the claims won, by position."""
     token = uuid.uuid4().hex
     rows = [
         ScheduleFire(
-            instance=instance,
-            flow_name=fire.flow_name,
-            scheduled_time=fire.scheduled_time,
+            instance=p.instance,
+            flow_name=p.request.flow_name,
+            scheduled_time=p.request.scheduled_time,
             outcome=ScheduleFireOutcome.STARTED,
             message_id=f"batch:{token}:{n}",
+            execution_id=executions[n] if executions else None,
         )
-        for n, (fire, instance, _) in enumerate(polling)
+        for n, p in enumerate(placed)
     ]
     ScheduleFire.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     by_message = {row.message_id: n for n, row in enumerate(rows)}
@@ -278,7 +346,7 @@ def _fire_claims_take(polling: list[tuple[FireRequest, Instance, Flow]]) -> dict
     for start in range(0, len(message_ids), 500):
         for claim in ScheduleFire.objects.filter(message_id__in=message_ids[start : start + 500]):
             n = by_message[claim.message_id]
-            claim.instance = polling[n][1]
+            claim.instance = placed[n].instance
             claims[n] = claim
     return claims
 

@@ -37,6 +37,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.rows import rows_update
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from executions.run_definitions import config_vars_for
 from executions.services import NewExecution, execution_create, executions_create, identity_fields
@@ -528,20 +529,17 @@ def _polls_commit(
         planned.append((n, ask, len(ids), len(new), started))
     executions = iter(executions_create(new_executions, send=send))
     PollSeenItem.objects.bulk_create(seen, ignore_conflicts=True, batch_size=500)
-    # One UPDATE per state: Django's bulk_update builds a CASE per field and row, which
-    # costs more to compile than these small statements cost to run.
-    for state in states.values():
-        PollState.objects.filter(pk=state.pk).update(
-            **{name: getattr(state, name) for name in _STATE_FIELDS_POLLED}
-        )
+    rows_update(list(states.values()), _STATE_FIELDS_POLLED)
+    claims: list[ScheduleFire] = []
+    pruned: list[tuple[PollState, datetime]] = []
     for n, ask, item_count, new_count, started in planned:
         execution_ids = [next(executions).pk for _ in range(started)]
         outcomes[n] = PollOutcome("succeeded", item_count=item_count, executions=execution_ids)
         if new_count:
-            _seen_prune(states[ask.state.pk], now=ask.polled_at)
+            pruned.append((states[ask.state.pk], ask.polled_at))
         if ask.job.claim is not None and execution_ids:
             ask.job.claim.execution_id = execution_ids[0]
-            ScheduleFire.objects.filter(pk=ask.job.claim.pk).update(execution_id=execution_ids[0])
+            claims.append(ask.job.claim)
         logger.info(
             "Polled %r of instance %s: %d items, %d new, %d executions",
             ask.job.flow.name,
@@ -550,6 +548,8 @@ def _polls_commit(
             new_count,
             started,
         )
+    rows_update(claims, ["execution"])
+    _seen_prune(pruned)
     return [outcomes[n] for n in range(len(answers))]
 
 
@@ -566,19 +566,34 @@ def _known_ids(state_pks: list[int], keys: list[str]) -> set[tuple[int, str]]:
     return known
 
 
-def _seen_prune(state: PollState, *, now: datetime) -> None:
-    """Forget ids that are both older than 30 days and outside the newest 10,000: an id
-    inside either window still starts nothing."""
-    boundary = (
-        PollSeenItem.objects.filter(state=state)
-        .order_by("-seen_at")
-        .values_list("seen_at", flat=True)[SEEN_IDS_KEPT - 1 : SEEN_IDS_KEPT]
-    )
-    oldest_kept = next(iter(boundary), None)
-    if oldest_kept is None:
+def _seen_prune(polled: list[tuple[PollState, datetime]]) -> None:
+    """Forget ids that are both older than 30 days and outside the newest 10,000, for each
+    (state, time of its poll): an id inside either window still starts nothing. One
+    indexed query finds the states that have ids older than 30 days at all (usually
+    none); only those look for their 10,000th newest."""
+    if not polled:
         return
-    cutoff = min(oldest_kept, now - timedelta(days=SEEN_IDS_DAYS))
-    PollSeenItem.objects.filter(state=state, seen_at__lt=cutoff).delete()
+    latest = max(now for _, now in polled)
+    with_old_ids = set(
+        PollSeenItem.objects.filter(
+            state__in=[state for state, _ in polled],
+            seen_at__lt=latest - timedelta(days=SEEN_IDS_DAYS),
+        )
+        .values_list("state_id", flat=True)
+        .distinct()
+    )
+    for state, now in polled:
+        if state.pk not in with_old_ids:
+            continue
+        boundary = (
+            PollSeenItem.objects.filter(state=state)
+            .order_by("-seen_at")
+            .values_list("seen_at", flat=True)[SEEN_IDS_KEPT - 1 : SEEN_IDS_KEPT]
+        )
+        oldest_kept = next(iter(boundary), None)
+        if oldest_kept is not None:
+            cutoff = min(oldest_kept, now - timedelta(days=SEEN_IDS_DAYS))
+            PollSeenItem.objects.filter(state=state, seen_at__lt=cutoff).delete()
 
 
 def _poll_failed(

@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import shared_task
 
-from triggers.schedules.fire import FireRequest, polling_fires_start, schedule_fire, stock_fire_time
+from triggers.schedules.fire import FireRequest, batch_fires_start, schedule_fire, stock_fire_time
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +60,13 @@ def fire_schedules(fires: list[list[Any]], attempt: int = 0) -> int:
     done = 0
     failed = []
     requests = [FireRequest(str(fire[1]), fire[2], _parse_time(fire[3])) for fire in fires]
-    # Polls first, together: their sources are asked side by side, and a poll waits on
-    # the network where a schedule fire only writes rows.
+    # Together first, as far as they can be; the rest one by one.
     try:
-        done, rest = polling_fires_start(requests)
-    except Exception:  # database trouble: every fire goes the one-by-one way below;
-        # one this batch already claimed is not polled again (its cursor did not move,
+        done, rest = batch_fires_start(requests)
+    except Exception:  # database trouble: every fire goes the one-by-one way below; a
+        # poll this batch already claimed is not polled again (its cursor did not move,
         # so the next fire asks from the same place)
-        logger.exception("Polling fires of a batch of %d failed", len(fires))
+        logger.exception("A batch of %d fires could not be placed", len(fires))
         rest = list(range(len(fires)))
     for index in rest:
         fire = fires[index]
