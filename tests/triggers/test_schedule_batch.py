@@ -48,9 +48,7 @@ def test_each_fire_of_a_batch_has_one_execution_its_claim_points_at(clock, make_
     assert Execution.objects.count() == 4
 
 
-def test_a_batch_costs_the_same_statements_for_five_fires_as_for_twenty_five(
-    clock, make_instance
-):
+def test_a_batch_costs_the_same_statements_for_five_fires_as_for_twenty_five(clock, make_instance):
     instances = [make_instance(clock, name=f"Shop {n}") for n in range(25)]
     counts = []
     for minute, group in ((0, instances[:5]), (1, instances)):
