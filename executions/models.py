@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
@@ -169,3 +170,114 @@ class ExecutionLog(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.message[:60]}"
+
+
+class ReplayJobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELED = "canceled"
+
+
+class ReplayDefinition(models.TextChoices):
+    """Which version a bulk replay runs: the instance's deployed one, or the one that ran."""
+
+    CURRENT = "current"
+    ORIGINAL = "original"
+
+
+class ReplayJob(models.Model):
+    """A bulk replay (SPEC §10): the executions a filter matched when it was posted, each
+    replayed once by ``executions.replay``, no faster than TRIGGERFISH_REPLAY_PER_SECOND."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        max_length=16, choices=ReplayJobStatus.choices, default=ReplayJobStatus.QUEUED
+    )
+    definition = models.CharField(
+        max_length=16, choices=ReplayDefinition.choices, default=ReplayDefinition.CURRENT
+    )
+    # The filter as it was applied (a customer user's narrowed to its customer), in the
+    # API's names, so the job says what it selected.
+    filter = models.JSONField(default=dict)
+    # The one customer the selection is limited to, null for staff across customers: the
+    # job's tenancy (instances.tenancy.scoped_to_user), like an execution's.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="replay_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    total = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the task running the job between replays; a stale one means its worker
+    # died, and the next delivery (or the recovery sweep) takes the job over.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Replay job {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ReplayJobStatus.DONE, ReplayJobStatus.CANCELED)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.created - self.skipped, 0)
+
+
+class ReplayItemOutcome(models.TextChoices):
+    PENDING = "pending"
+    CREATED = "created"
+    SKIPPED = "skipped"
+
+
+class ReplayItem(models.Model):
+    """One selected execution of a replay job and what became of it: the durable progress
+    that makes the job's task idempotent (an item leaves ``pending`` in the same
+    transaction that creates its replay, so a redelivered task never replays it again)."""
+
+    job = models.ForeignKey(ReplayJob, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    # No database constraint on either execution: retention deletes old executions with
+    # plain DELETEs and must not be held up (or cascade) by a job's record. An execution
+    # deleted before its turn is skipped.
+    execution = models.ForeignKey(
+        Execution, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    outcome = models.CharField(
+        max_length=16, choices=ReplayItemOutcome.choices, default=ReplayItemOutcome.PENDING
+    )
+    replay = models.ForeignKey(
+        Execution,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # Why it was skipped (the refusal's message).
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="replay_item_position"),
+            models.UniqueConstraint(fields=["job", "execution"], name="replay_item_execution"),
+        ]
+        indexes = [models.Index(fields=["job", "outcome", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}: {self.outcome}"
