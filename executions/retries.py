@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from core.codec import UndecodablePayload
 from executions import broker
+from executions.hooks import execution_ended
 from executions.models import Execution, ExecutionLog, ExecutionStatus, TriggerKind
 from executions.queues import queue_dispatch_safely
 from executions.services import IDENTITY_KEYS, execution_create
@@ -108,16 +109,41 @@ def execution_finished_followup(*, execution_id: uuid.UUID | str) -> None:
     Called by whoever moved the row out of `running` (the runner, the lost-run sweep)."""
     row = (
         Execution.objects.filter(pk=execution_id)
-        .values("status", "instance_id", "flow__name", "flow__queue_type")
+        .values(
+            "status",
+            "instance_id",
+            "customer_id",
+            "integration_id",
+            "flow__name",
+            "flow__queue_type",
+        )
         .first()
     )
     if row is None:
         return
+    retry_scheduled = False
     if row["status"] == ExecutionStatus.FAILED:
         try:
-            if execution_retry_schedule(execution_id=execution_id) is not None:
-                return  # the retry's own dispatch starts what comes next
+            retry_scheduled = execution_retry_schedule(execution_id=execution_id) is not None
         except Exception:
             logger.exception("Could not schedule a retry of execution %s", execution_id)
-    if row["flow__queue_type"] != QueueType.PARALLEL:
+    # The retry's own dispatch starts what comes next in its queue.
+    if not retry_scheduled and row["flow__queue_type"] != QueueType.PARALLEL:
         queue_dispatch_safely(instance_id=row["instance_id"], flow_name=row["flow__name"])
+    for receiver, error in execution_ended.send_robust(
+        sender=Execution,
+        execution_id=execution_id,
+        status=row["status"],
+        retry_scheduled=retry_scheduled,
+        instance_id=row["instance_id"],
+        customer_id=row["customer_id"],
+        integration_id=row["integration_id"],
+        flow_name=row["flow__name"],
+    ):
+        if isinstance(error, Exception):
+            logger.error(
+                "A receiver of a run's end (%r) failed for execution %s",
+                receiver,
+                execution_id,
+                exc_info=error,
+            )

@@ -11,6 +11,8 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.sync",
     "tests.fixtures.secrets",
+    "tests.fixtures.alert_receiver",
+    "tests.fixtures.smtp",
 ]
 
 

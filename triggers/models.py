@@ -82,6 +82,7 @@ class EndpointActivity(models.Model):
     status_2xx = models.PositiveIntegerField(default=0)
     status_3xx = models.PositiveIntegerField(default=0)
     status_4xx = models.PositiveIntegerField(default=0)
+    status_401 = models.PositiveIntegerField(default=0)  # of status_4xx, like status_429
     status_429 = models.PositiveIntegerField(default=0)
     status_5xx = models.PositiveIntegerField(default=0)
     latency_histogram = models.JSONField(default=list)

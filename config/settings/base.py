@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "state",
     "executions",
     "triggers",
+    "alerts",
     "api",
     "webui",
     "ops",

@@ -63,3 +63,12 @@ TRIGGERFISH_STATE_MAX_VALUE_BYTES = env_int(
 # side by at most this many threads per worker task (they wait on the network, not the
 # CPU); one fire alone is asked on the task's own thread.
 TRIGGERFISH_POLL_CONCURRENCY = env_int("TRIGGERFISH_POLL_CONCURRENCY", 16, minimum=1)
+# Bulk replay (SPEC §10): a replay job starts at most this many replays a second, and
+# selects at most TRIGGERFISH_REPLAY_MAX_EXECUTIONS executions (a larger match is refused
+# with the count, so a too-wide filter is narrowed rather than queued for days).
+TRIGGERFISH_REPLAY_PER_SECOND = env_float("TRIGGERFISH_REPLAY_PER_SECOND", 20.0, minimum=0.01)
+TRIGGERFISH_REPLAY_MAX_EXECUTIONS = env_int("TRIGGERFISH_REPLAY_MAX_EXECUTIONS", 100_000, minimum=1)
+# Alerts (SPEC §9): how often each worker process runs the periodic alert checks (overdue
+# schedules, long runs, failing polls, endpoint answers, delivery retries); one process at
+# a time does, under a lease.
+TRIGGERFISH_ALERT_CHECK_SECONDS = env_float("TRIGGERFISH_ALERT_CHECK_SECONDS", 30.0, minimum=0.5)

@@ -57,6 +57,7 @@ def _empty() -> dict[str, Any]:
         "status_2xx": 0,
         "status_3xx": 0,
         "status_4xx": 0,
+        "status_401": 0,
         "status_429": 0,
         "status_5xx": 0,
         "latency_histogram": [0] * (len(LATENCY_BUCKETS_MS) + 1),
@@ -77,6 +78,8 @@ class _Recorder:
             entry["requests"] += 1
             if status == 429:
                 entry["status_429"] += 1
+            elif status == 401:
+                entry["status_401"] += 1
             field = _STATUS_FIELDS.get(status // 100)
             if field:
                 entry[field] += 1
@@ -187,6 +190,7 @@ def endpoint_activity_summary(
             "status_2xx",
             "status_3xx",
             "status_4xx",
+            "status_401",
             "status_429",
             "status_5xx",
         ):
