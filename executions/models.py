@@ -63,6 +63,9 @@ class Execution(models.Model):
     # never replayed (executions.services.execution_replay).
     refused_at_trigger = models.BooleanField(default=False)
     synchronous = models.BooleanField(default=False)
+    # Its trigger payload and step results were dropped when the run ended (the
+    # integration's ``retention: {storePayloads: false}``): it can no longer be replayed.
+    payload_dropped = models.BooleanField(default=False)
     replay_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
     )
@@ -93,6 +96,11 @@ class Execution(models.Model):
             models.Index(fields=["customer", "-created_at"]),
             # The queue's questions: what is running, what is next, for one instance.
             models.Index(fields=["instance", "status", "arrived_at"]),
+            # Retention (executions.retention): one integration version's finished runs by
+            # when they ended, those whose payload is still to drop first.
+            models.Index(
+                fields=["integration", "payload_dropped", "ended_at"], name="execution_retention"
+            ),
             models.Index(
                 fields=["instance", "dedupe_id"],
                 name="execution_dedupe",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,3 +190,41 @@ def sync_result_object_store(*, execution_id: uuid.UUID | str, value: Any, stopp
         pass  # answered as an error from the row; nothing to store
     except Exception:
         logger.warning("Could not store the sync result of %s", execution_id, exc_info=True)
+
+
+# -- Dropped payloads (an integration's ``retention: {storePayloads: false}``) ----------------
+
+
+def step_result_files_delete(
+    *, execution_ids: Sequence[uuid.UUID | str], unsaved: StepResult | None = None
+) -> int:
+    """Delete the stored files of these executions' step results (the rows keep their
+    names until ``execution_payloads_clear``: a failure in between leaves them to be found
+    again). ``unsaved``: a step not saved yet (the runner's last), emptied here. Returns how
+    many files were deleted."""
+    names = list(
+        StepResult.objects.filter(execution_id__in=execution_ids)
+        .exclude(result_file__isnull=True)
+        .exclude(result_file="")
+        .values_list("result_file", flat=True)
+    )
+    if unsaved is not None:
+        if unsaved.result_file:
+            names.append(unsaved.result_file.name)
+        unsaved.result, unsaved.result_file, unsaved.result_size = None, None, 0
+    storage = results_storage()
+    for name in names:
+        storage.delete(name)
+    return len(names)
+
+
+def execution_payloads_clear(*, execution_ids: Sequence[uuid.UUID | str]) -> int:
+    """Empty the trigger payloads and step results of these executions and mark them
+    dropped (their files are deleted first, by ``step_result_files_delete``). Status,
+    timings, errors, step names and log lines stay. Call inside the caller's transaction."""
+    StepResult.objects.filter(execution_id__in=execution_ids).update(
+        result=None, result_file="", result_size=0
+    )
+    return Execution.objects.filter(pk__in=execution_ids).update(
+        trigger_payload={}, payload_dropped=True
+    )

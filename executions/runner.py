@@ -24,12 +24,15 @@ from django.utils import timezone
 from core import codec
 from executions import broker
 from executions.heartbeat import RunHandle, heartbeat_register, heartbeat_unregister
+from executions.hooks import execution_ended_send
 from executions.models import Execution, ExecutionLog, ExecutionStatus, StepResult, StepStatus
 from executions.notify import execution_finished_notify
 from executions.outcome import SyncOutcome, SyncOutcomeStep
 from executions.queues import Claim, execution_claim
 from executions.results import (
+    execution_payloads_clear,
     step_result_attach,
+    step_result_files_delete,
     step_result_serialize,
     sync_result_object_store,
 )
@@ -259,6 +262,7 @@ def _run_claimed(execution_id: str, handle: RunHandle, held_lines: list[Executio
             lines=lines,
             outcome=_sync_outcome(execution, status, error, last_result),
             state=state if status == ExecutionStatus.SUCCEEDED else None,
+            drop_payload=not execution.integration.retention_store_payloads,
         )
     except StateError as refused:
         # The writes fitted when the steps made them, but runs committed since have taken
@@ -287,7 +291,14 @@ def _finish_state_refused(
     status = ExecutionStatus.FAILED
     outcome = _sync_outcome(execution, status, error, last_result)
     _finish(
-        execution.id, status, error, flow, last_result=last_result, lines=lines, outcome=outcome
+        execution.id,
+        status,
+        error,
+        flow,
+        last_result=last_result,
+        lines=lines,
+        outcome=outcome,
+        drop_payload=not execution.integration.retention_store_payloads,
     )
 
 
@@ -343,9 +354,15 @@ def _finish(
     lines: list[ExecutionLog] | None = None,
     outcome: SyncOutcome | None = None,
     state: StateBuffer | None = None,
+    drop_payload: bool = False,
 ) -> None:
     # The last step's result, the closing log lines, the final status and a succeeded
     # run's state commit together: a waiter woken by the finish finds all of them.
+    if drop_payload:
+        # storePayloads: false. Files first, then (in the final transaction) the rows, so
+        # no row points at a deleted file once the run has ended; a crash before the commit
+        # leaves a run the recovery sweep fails and the hourly prune drops (retention).
+        step_result_files_delete(execution_ids=[execution_id], unsaved=last_result)
     with transaction.atomic():
         # Conditional on `running`: a run canceled, or failed as lost, meanwhile keeps that,
         # and saves no state.
@@ -359,6 +376,8 @@ def _finish(
             last_result.save()
         if lines:
             ExecutionLog.objects.bulk_create(lines)
+        if drop_payload:
+            execution_payloads_clear(execution_ids=[execution_id])
     # After the update has committed: a woken waiter reads the final row, or the outcome,
     # which is announced only when this update wrote it (else the row says otherwise).
     execution_finished_notify(execution_id=execution_id, outcome=outcome if finished else None)
@@ -369,5 +388,8 @@ def _finish(
         and flow.queue_type == QueueType.PARALLEL
         and (status == ExecutionStatus.SUCCEEDED or not flow.retry_max_attempts)
     ):
-        return  # nothing follows: no retry, no queue waiting for this run
+        # Nothing follows: no retry, no queue waiting for this run. Watchers still hear of
+        # its end (without the ids the follow-up would have read: not worth a query).
+        execution_ended_send(execution_id=execution_id, status=status, flow_name=flow.name)
+        return
     execution_finished_followup(execution_id=execution_id)

@@ -222,6 +222,11 @@ def execution_replay(*, execution: Execution) -> Execution:
             "This request was refused at its trigger (signature or component check); "
             "a refused request is never replayed."
         )
+    if execution.payload_dropped or not execution.integration.retention_store_payloads:
+        raise ReplayRefused(
+            "This execution's trigger payload is not kept: its integration's retention sets "
+            "storePayloads: false, so it cannot be replayed."
+        )
     if isinstance(execution.trigger_payload, UndecodablePayload):
         reason = execution.trigger_payload.error
         raise ReplayRefused(f"The trigger payload cannot be read: {reason}")

@@ -42,6 +42,11 @@ class Integration(models.Model):
     external_customer_id_field = models.CharField(
         max_length=500, blank=True, help_text="Payload path naming the customer's external id."
     )
+    # The definition's ``retention`` (executions.retention): days its executions are kept
+    # (empty = TRIGGERFISH_EXECUTION_RETENTION_DAYS), and whether their trigger payloads
+    # and step results are kept once a run ends.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    retention_store_payloads = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

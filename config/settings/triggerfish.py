@@ -15,6 +15,11 @@ TRIGGERFISH_INLINE_RESULT_BYTES = env_int("TRIGGERFISH_INLINE_RESULT_BYTES", 64 
 # recovery sweep (its broker message was lost or never sent).
 TRIGGERFISH_REQUEUE_AFTER_SECONDS = env_int("TRIGGERFISH_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 TRIGGERFISH_RESULT_RETENTION_DAYS = env_int("TRIGGERFISH_RESULT_RETENTION_DAYS", 30, minimum=1)
+# Finished executions (payload, steps, logs, result objects) are deleted this long after
+# they ended; an integration's ``retention.days`` overrides it (docs/operations.md).
+TRIGGERFISH_EXECUTION_RETENTION_DAYS = env_int(
+    "TRIGGERFISH_EXECUTION_RETENTION_DAYS", 30, minimum=1
+)
 # How long a signed result URL (a sync 303's or 202's Location) works after it is handed out.
 # S3 caps presigned URLs at 7 days.
 TRIGGERFISH_RESULT_URL_SECONDS = env_int("TRIGGERFISH_RESULT_URL_SECONDS", 3600, minimum=1)

@@ -52,6 +52,13 @@ def rows_export(rows: DefinitionRows, *, include_secrets: bool) -> dict[str, Any
         exported["endpointType"] = str(integration.endpoint_type)
     if integration.rate_limit_per_second is not None:
         exported["rateLimitPerSecond"] = integration.rate_limit_per_second
+    retention: dict[str, Any] = {}
+    if integration.retention_days is not None:
+        retention["days"] = integration.retention_days
+    if not integration.retention_store_payloads:
+        retention["storePayloads"] = False
+    if retention:
+        exported["retention"] = retention
     routing = {
         key: value
         for key, value in (

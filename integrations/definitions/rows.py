@@ -47,6 +47,8 @@ def rows_build(spec: DefinitionSpec) -> DefinitionRows:
             description=spec.description,
             endpoint_type=spec.endpoint_type,
             rate_limit_per_second=spec.rate_limit_per_second,
+            retention_days=spec.retention.days if spec.retention else None,
+            retention_store_payloads=spec.retention.store_payloads if spec.retention else True,
             flow_name_field=(routing.flow_name_field or "") if routing else "",
             external_customer_id_field=(routing.external_customer_id_field or "")
             if routing

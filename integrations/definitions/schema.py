@@ -103,12 +103,20 @@ class FlowSpec(Spec):
     steps: list[StepSpec] = Field(default_factory=list)
 
 
+class RetentionSpec(Spec):
+    """How long this integration's executions are kept (docs/operations.md, Retention)."""
+
+    days: int | None = Field(None, ge=1, le=36_500)
+    store_payloads: bool = True
+
+
 class DefinitionSpec(Spec):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     description: str = ""
     endpoint_type: EndpointTypeName = "flow_specific"
     rate_limit_per_second: int | None = Field(None, ge=1, le=1_000_000)
     routing: RoutingSpec | None = None
+    retention: RetentionSpec | None = None
     config_variables: list[ConfigVariableSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(min_length=1)
 
