@@ -62,6 +62,8 @@ TAGS = {
     "/api/v1/customers/": "Customers",
     "/api/v1/instances/": "Instances",
     "/api/v1/executions/": "Executions",
+    "/api/v1/alert-monitors/": "Alerts",
+    "/api/v1/alert-events/": "Alerts",
     "/api/schema/": "Schema",
 }
 

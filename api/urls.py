@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from api.views.alerts import AlertEventViewSet, AlertMonitorViewSet
 from api.views.customers import CustomerViewSet
 from api.views.executions import ExecutionViewSet
 from api.views.instances import InstanceViewSet
@@ -21,6 +22,8 @@ router.register("integrations", IntegrationViewSet, basename="integration")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("instances", InstanceViewSet, basename="instance")
 router.register("executions", ExecutionViewSet, basename="execution")
+router.register("alert-monitors", AlertMonitorViewSet, basename="alert-monitor")
+router.register("alert-events", AlertEventViewSet, basename="alert-event")
 
 urlpatterns = [
     path(
