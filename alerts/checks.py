@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -368,7 +368,8 @@ def lease_take(*, now: datetime, holder: str, seconds: float) -> bool:
     if taken:
         return True
     try:
-        AlertCheckLease.objects.create(name=LEASE_NAME, held_until=until, holder=holder)
+        with transaction.atomic():  # a savepoint: losing the race must not break the caller's
+            AlertCheckLease.objects.create(name=LEASE_NAME, held_until=until, holder=holder)
     except IntegrityError:
         return False
     return True

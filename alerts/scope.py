@@ -34,15 +34,23 @@ class MonitorScope:
         instance_id: object,
         flow_name: str,
     ) -> bool:
-        """``integration_name`` None: not known to the caller, so not checked."""
+        """An argument None is not known to the caller, so not checked."""
         return (
             (
                 self.integration_name is None
                 or integration_name is None
                 or self.integration_name == integration_name
             )
-            and (self.customer_id is None or str(self.customer_id) == str(customer_id))
-            and (self.instance_id is None or str(self.instance_id) == str(instance_id))
+            and (
+                self.customer_id is None
+                or customer_id is None
+                or str(self.customer_id) == str(customer_id)
+            )
+            and (
+                self.instance_id is None
+                or instance_id is None
+                or str(self.instance_id) == str(instance_id)
+            )
             and (not self.flow_name or self.flow_name == flow_name)
         )
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from core.codec import UndecodablePayload
 from executions import broker
-from executions.hooks import execution_ended
+from executions.hooks import execution_ended_send
 from executions.models import Execution, ExecutionLog, ExecutionStatus, TriggerKind
 from executions.queues import queue_dispatch_safely
 from executions.services import IDENTITY_KEYS, execution_create
@@ -113,7 +113,6 @@ def execution_finished_followup(*, execution_id: uuid.UUID | str) -> None:
             "status",
             "instance_id",
             "customer_id",
-            "integration_id",
             "flow__name",
             "flow__queue_type",
         )
@@ -130,20 +129,11 @@ def execution_finished_followup(*, execution_id: uuid.UUID | str) -> None:
     # The retry's own dispatch starts what comes next in its queue.
     if not retry_scheduled and row["flow__queue_type"] != QueueType.PARALLEL:
         queue_dispatch_safely(instance_id=row["instance_id"], flow_name=row["flow__name"])
-    for receiver, error in execution_ended.send_robust(
-        sender=Execution,
+    execution_ended_send(
         execution_id=execution_id,
         status=row["status"],
         retry_scheduled=retry_scheduled,
         instance_id=row["instance_id"],
         customer_id=row["customer_id"],
-        integration_id=row["integration_id"],
         flow_name=row["flow__name"],
-    ):
-        if isinstance(error, Exception):
-            logger.error(
-                "A receiver of a run's end (%r) failed for execution %s",
-                receiver,
-                execution_id,
-                exc_info=error,
-            )
+    )
