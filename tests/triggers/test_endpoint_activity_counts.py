@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from instances.models import Endpoint
+from tests.fixtures.domain import definition
 from triggers.models import EndpointActivity
 from triggers.webhooks.activity import endpoint_activity_summary, recorder
 
@@ -43,3 +44,18 @@ def test_unknown_and_malformed_tokens_are_not_counted(client, settings):
         client.generic("TRACE", f"/trigger/{path}")
     recorder.flush()
     assert not EndpointActivity.objects.filter(endpoint_token__startswith="z" * 32).exists()
+
+
+def test_refused_api_keys_are_counted_as_401s(client, make_integration, make_instance):
+    # The endpoint.rejected alert reads this count (docs/alerts.md).
+    spec = definition()
+    spec["flows"][0]["trigger"]["endpointSecurity"] = "customer_required"
+    instance = make_instance(make_integration(spec))
+    url = f"/trigger/{Endpoint.objects.get(instance=instance).token}"
+    answers = [
+        client.post(url, b"{}", content_type="application/json").status_code for _ in range(3)
+    ]
+    assert answers == [401, 401, 401]
+    recorder.flush()
+    [row] = EndpointActivity.objects.filter(endpoint_token=url.rsplit("/", 1)[1])
+    assert (row.status_401, row.status_4xx, row.status_429) == (3, 3, 0)
