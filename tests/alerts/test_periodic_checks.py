@@ -12,6 +12,7 @@ from alerts.models import AlertState
 from executions.models import Execution, ExecutionStatus
 from instances.models import Endpoint, PollState
 from tests.alerts.conftest import events_of, monitor_make
+from tests.fixtures.polling import FLOW, Poller, closed_port_url, orders_definition
 from tests.fixtures.schedules import one_flow_definition
 from triggers.models import EndpointActivity
 
@@ -142,3 +143,18 @@ def test_one_process_at_a_time_holds_the_lease():
     assert lease_take(now=NOON, holder="a", seconds=27)
     assert not lease_take(now=NOON + timedelta(seconds=10), holder="b", seconds=27)
     assert lease_take(now=NOON + timedelta(seconds=28), holder="b", seconds=27)
+
+
+def test_a_source_that_fails_three_polls_in_a_row_raises_poll_failing(
+    make_integration, make_instance
+):
+    poller = Poller(make_instance(make_integration(orders_definition(closed_port_url()))))
+    monitor = monitor_make("poll.failing", threshold={"count": 3}, cooldown_seconds=0)
+    for fired in range(1, 4):
+        poller.fire()
+        alert_checks_run()
+        assert monitor.events.count() == (1 if fired == 3 else 0)
+    [event] = events_of(monitor)
+    assert event.flow_name == FLOW
+    assert event.payload["details"]["consecutiveFailures"] == 3
+    assert event.payload["instance"]["id"] == str(poller.instance.pk)
