@@ -100,6 +100,15 @@ class AlertMonitorForm(forms.ModelForm):
 
 
 class AlertChannelForm(forms.ModelForm):
+    # Text, checked by channel_errors (http or https only): Django's URLField would put a
+    # scheme in front of "ops.example.com" instead of saying it is missing.
+    url = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="URL",
+        help_text="Webhook: an http or https URL.",
+        widget=forms.URLInput(attrs={"size": 50}),
+    )
     to = forms.CharField(
         required=False,
         label="To",
@@ -110,9 +119,6 @@ class AlertChannelForm(forms.ModelForm):
     class Meta:
         model = AlertChannel
         fields = ("position", "type", "url", "to")
-        widgets = {"url": forms.URLInput(attrs={"size": 50})}
-        labels = {"url": "URL"}
-        help_texts = {"url": "Webhook: an http or https URL."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
