@@ -35,6 +35,7 @@ from django.utils import timezone
 from executions import broker
 from executions.models import Execution, ExecutionLog, ExecutionStatus
 from executions.queues import queue_dispatch
+from executions.replay import replay_jobs_requeue_stale
 from executions.retries import execution_finished_followup
 from integrations.models import QueueType
 
@@ -83,6 +84,8 @@ def executions_requeue_stale(*, older_than_seconds: int | None = None) -> int:
             "Re-enqueued %d execution(s) left queued > %d s", requeued, older_than_seconds
         )
     executions_fail_lost(now=now)
+    # Bulk replay jobs whose message was lost or whose run died (executions.replay).
+    requeued += replay_jobs_requeue_stale(now=now, older_than_seconds=older_than_seconds)
     return requeued
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.codec import UndecodablePayload
 from executions import broker
-from executions.models import Execution, ExecutionStatus, TriggerKind
+from executions.models import Execution, ExecutionStatus, ReplayDefinition, TriggerKind
 from executions.queues import queue_dispatch
 from instances.errors import InstanceStateError
 from instances.models import Customer, Instance
@@ -60,11 +60,17 @@ def identity_fields(
     }
 
 
-def identity_payload(*, execution_id: uuid.UUID, instance: Instance, flow: Flow) -> dict[str, Any]:
+def identity_payload(
+    *,
+    execution_id: uuid.UUID,
+    instance: Instance,
+    flow: Flow,
+    integration: Integration | None = None,
+) -> dict[str, Any]:
     """The fields every trigger payload carries (SPEC §3)."""
     return {
         "executionId": str(execution_id),
-        **identity_fields(instance=instance, flow=flow),
+        **identity_fields(instance=instance, flow=flow, integration=integration),
         "startedAt": timezone.now().isoformat(),
     }
 
@@ -92,21 +98,25 @@ def _execution_build(
     payload: dict[str, Any],
     arrived_at: datetime,
     execution_id: uuid.UUID | None = None,
+    integration: Integration | None = None,
     **fields: Any,
 ) -> Execution:
-    """An unsaved queued execution: its trigger payload with the identity fields."""
+    """An unsaved queued execution: its trigger payload with the identity fields. It runs
+    ``flow`` of ``integration``, by default the version the instance runs now."""
     execution_id = execution_id or uuid.uuid4()
     return Execution(
         id=execution_id,
         instance=instance,
         customer_id=instance.customer_id,
-        integration_id=instance.integration_id,
+        integration_id=integration.pk if integration else instance.integration_id,
         flow=flow,
         status=ExecutionStatus.QUEUED,
         trigger_kind=trigger_kind,
         trigger_payload={
             **payload,
-            **identity_payload(execution_id=execution_id, instance=instance, flow=flow),
+            **identity_payload(
+                execution_id=execution_id, instance=instance, flow=flow, integration=integration
+            ),
         },
         arrived_at=arrived_at,
         **fields,
@@ -127,12 +137,16 @@ def execution_create(
     attempt: int = 1,
     arrived_at: datetime | None = None,
     not_before: datetime | None = None,
+    integration: Integration | None = None,
 ) -> Execution:
     """Store an execution with its trigger payload (plus the identity fields) and enqueue it
-    once the surrounding transaction commits (see ``executions.queues`` for the order)."""
+    once the surrounding transaction commits (see ``executions.queues`` for the order).
+    ``integration`` is the version it runs (``flow`` must be of it); by default the
+    instance's."""
     execution = _execution_build(
         instance=instance,
         flow=flow,
+        integration=integration,
         trigger_kind=trigger_kind,
         payload=payload,
         synchronous=synchronous,
@@ -210,10 +224,14 @@ class ReplayRefused(Exception):
     """The execution may not be replayed: its request was refused at the trigger."""
 
 
-def execution_replay(*, execution: Execution) -> Execution:
+def execution_replay(
+    *, execution: Execution, definition: ReplayDefinition | str = ReplayDefinition.CURRENT
+) -> Execution:
     """Run a finished or failed execution again with the same trigger payload.
 
-    The replay runs on the instance's current version; ``replayOf`` links it back. A
+    The replay runs on the instance's current version, or with ``definition="original"``
+    on the version the execution ran (its own flow row; the queue is the instance flow's
+    by name either way); ``replayOf`` links it back. A
     request refused at its signature check or component trigger is never replayed
     (``ReplayRefused``): its payload was never verified, and replaying it would run the
     flow on whatever an unsigned sender posted."""
@@ -235,7 +253,12 @@ def execution_replay(*, execution: Execution) -> Execution:
         raise InstanceStateError(
             "The instance has been removed; its executions cannot be replayed."
         )
-    flow = instance.integration.flows.filter(name=execution.flow.name).first()
+    integration: Integration | None = None
+    flow: Flow | None
+    if definition == ReplayDefinition.ORIGINAL:
+        integration, flow = execution.integration, execution.flow
+    else:
+        flow = instance.integration.flows.filter(name=execution.flow.name).first()
     if flow is None:
         raise InstanceStateError(
             f"The instance no longer has a flow named {execution.flow.name!r}."
@@ -249,4 +272,5 @@ def execution_replay(*, execution: Execution) -> Execution:
         trigger_kind=TriggerKind.REPLAY,
         payload=payload,
         replay_of=execution,
+        integration=integration,
     )
