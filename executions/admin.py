@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.codec import UndecodablePayload, unreadable_message
+from executions.admin_replay import replay_bulk, replay_matching_view
 from executions.models import Execution, ExecutionLog, StepResult
 from executions.queues import executions_cancel_queued_rows
 from executions.rendering import rendered_headers_sendable, result_answer
@@ -210,7 +211,7 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ("=id", "flow__name", "instance__name", "customer__name")
     date_hierarchy = "created_at"
     inlines = [StepResultInline, ExecutionLogInline]
-    actions = [replay_executions, cancel_queued_executions]
+    actions = [replay_executions, replay_bulk, cancel_queued_executions]
     show_full_result_count = False  # counting a huge table on every page load is slow
     fields = (
         "id",
@@ -241,8 +242,10 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.result_view)
+        matching = self.admin_site.admin_view(lambda request: replay_matching_view(self, request))
         return [
             path("<uuid:pk>/result/", view, name="executions_execution_result"),
+            path("replay/", matching, name="executions_execution_replay_matching"),
             *super().get_urls(),
         ]
 
