@@ -6,6 +6,7 @@ progress and a Cancel button."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -58,7 +59,7 @@ def replay_confirm(
         "title": "Replay these executions?",
         "opts": model_admin.model._meta,
         "preview": preview,
-        "filter_shown": filter_shown,
+        "filter_shown": json.dumps(filter_shown),
         "hidden": hidden,
         "definitions": ReplayDefinition.choices,
     }
@@ -143,8 +144,9 @@ class ReplayJobAdmin(admin.ModelAdmin):
         done = obj.created + obj.skipped
         percent = round(100 * done / obj.total) if obj.total else 100
         return format_html(
-            '<progress max="100" value="{}" style="width: min(20em, 100%)"></progress> '
-            "{} of {} ({}%)",
+            '<div class="tf-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"'
+            ' aria-valuenow="{}"><span style="width: {}%"></span></div>{} of {} done ({}%)',
+            percent,
             percent,
             done,
             obj.total,
