@@ -10,21 +10,16 @@ them, however many worker hosts there are. Each check reads indexed columns only
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from alerts.delivery import deliveries_due
 from alerts.events import threshold_value
-from alerts.models import AlertCheckLease, AlertMonitor, AlertState
+from alerts.models import AlertMonitor, AlertState
 from alerts.notices import alert_raise, alert_recover, deliveries_send
 from alerts.scope import monitor_covers, monitors_watching
 from executions.models import Execution, ExecutionStatus
@@ -35,7 +30,6 @@ from triggers.schedules.periodic_tasks import flow_schedule_resolve, schedule_fl
 
 logger = logging.getLogger(__name__)
 
-LEASE_NAME = "alerts.checks"
 # How far back the overdue check looks for a missed fire (and for the last success).
 OVERDUE_LOOKBACK = timedelta(days=7)
 # Complete minutes of endpoint activity each check reads.
@@ -354,56 +348,3 @@ def _mark(moment: datetime) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-# The lease and the thread ---------------------------------------------------------------
-
-
-def lease_take(*, now: datetime, holder: str, seconds: float) -> bool:
-    """Take the checks' lease if it is free (or expired); True when this caller holds it."""
-    until = now + timedelta(seconds=seconds)
-    taken = AlertCheckLease.objects.filter(name=LEASE_NAME, held_until__lte=now).update(
-        held_until=until, holder=holder
-    )
-    if taken:
-        return True
-    try:
-        with transaction.atomic():  # a savepoint: losing the race must not break the caller's
-            AlertCheckLease.objects.create(name=LEASE_NAME, held_until=until, holder=holder)
-    except IntegrityError:
-        return False
-    return True
-
-
-_stop = threading.Event()
-_thread: threading.Thread | None = None
-
-
-def checker_start() -> None:
-    """Start this process's checker thread (once)."""
-    global _thread
-    if _thread is not None and _thread.is_alive():
-        return
-    _stop.clear()
-    _thread = threading.Thread(target=_checker_loop, name="alert-checks", daemon=True)
-    _thread.start()
-
-
-def checker_stop() -> None:
-    _stop.set()
-
-
-def _checker_loop() -> None:
-    interval = settings.TRIGGERFISH_ALERT_CHECK_SECONDS
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    while not _stop.wait(interval):
-        try:
-            close_old_connections()
-            now = timezone.now()
-            # Held a little less than the interval, so the next tick anywhere can take it.
-            if lease_take(now=now, holder=holder, seconds=max(1.0, interval * 0.9)):
-                alert_checks_run(now=now)
-        except Exception:  # the thread lives as long as its worker
-            logger.exception("The periodic alert checks failed")
-        finally:
-            connections.close_all()

@@ -12,7 +12,7 @@ from celery.signals import worker_ready, worker_shutdown
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from alerts.checks import checker_start, checker_stop
+from alerts.checker import checker_start, checker_stop
 from alerts.detection import execution_may_be_watched
 from alerts.models import AlertChannel, AlertMonitor
 from alerts.scope import monitor_scopes_forget

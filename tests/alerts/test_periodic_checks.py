@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.checks import alert_checks_run, lease_take
+from alerts.checker import lease_take
+from alerts.checks import alert_checks_run
 from alerts.models import AlertState
 from executions.models import Execution, ExecutionStatus
 from instances.models import Endpoint, PollState
