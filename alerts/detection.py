@@ -15,13 +15,16 @@ from typing import Any
 from alerts.events import EVENT_TYPES, LOG_LEVEL_ORDER, threshold_value
 from alerts.models import AlertEvent, AlertMonitor
 from alerts.notices import alert_raise, alert_recover
-from alerts.scope import monitor_covers, monitor_scopes, monitors_watching
+from alerts.scope import monitor_covers, monitor_scopes, monitors_watching, recovery_owed
 from executions.models import Execution, ExecutionLog, ExecutionStatus
 
 logger = logging.getLogger(__name__)
 
 EXECUTION_EVENTS = {name for name, event in EVENT_TYPES.items() if event.from_execution}
 RECOVERING_EVENTS = {name for name, event in EVENT_TYPES.items() if event.recovers_on_success}
+# Raised by a failed run only; by any run's end (its duration, its log lines).
+FAILURE_EVENTS = {"execution.failed", "execution.retry_pending"}
+ANY_END_EVENTS = EXECUTION_EVENTS - FAILURE_EVENTS
 
 
 def execution_may_be_watched(
@@ -29,10 +32,15 @@ def execution_may_be_watched(
 ) -> bool:
     """Whether any enabled monitor could have something to say about this run's end (no
     query while the process's copy of the monitors is fresh). The integration is matched
-    by name, which the run's end does not carry: the task checks it."""
-    wanted = EXECUTION_EVENTS | (
-        RECOVERING_EVENTS if status == ExecutionStatus.SUCCEEDED else set()
-    )
+    by name, which the run's end does not carry: the task checks it. A success matters to
+    the failure monitors only when a recovery notice is owed."""
+    wanted = set(ANY_END_EVENTS)
+    if status == ExecutionStatus.FAILED:
+        wanted |= FAILURE_EVENTS
+    if status == ExecutionStatus.SUCCEEDED and recovery_owed(
+        instance_id=instance_id, flow_name=flow_name
+    ):
+        wanted |= RECOVERING_EVENTS
     return any(
         scope.event in wanted
         and scope.covers(

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from alerts.events import RECOVERED_SUFFIX
 from alerts.models import AlertDelivery, AlertEvent, AlertMonitor, AlertState, ChannelType
+from alerts.scope import monitor_scopes_forget
 from executions.models import Execution
 from instances.models import Instance
 from integrations.models import Integration
@@ -56,6 +57,7 @@ def alert_raise(
         if cooling:
             state.suppressed += 1
             state.save(update_fields=["mark", "active", "suppressed", "updated_at"])
+            monitor_scopes_forget()
             return None
         event = _event_create(
             monitor=monitor,
@@ -70,6 +72,9 @@ def alert_raise(
         state.suppressed = 0
         state.last_notified_at = now
         state.save(update_fields=["mark", "active", "suppressed", "last_notified_at", "updated_at"])
+    # A recovery is owed now: this process's next end of a run of the flow must see it
+    # (other processes do within the monitors' cache time, alerts.scope).
+    monitor_scopes_forget()
     return event
 
 

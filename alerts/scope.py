@@ -1,5 +1,6 @@
-"""Which enabled monitors watch what: each process keeps them in memory for a few seconds,
-so a run's end asks no query when nothing could be watching it."""
+"""Which enabled monitors watch what, and which flows are owed a recovery notice: each
+process keeps both in memory for a few seconds, so a run's end asks no query when nothing
+could be watching it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from alerts.models import AlertMonitor
+from alerts.models import AlertMonitor, AlertState
 
 # How long a process trusts its copy; a saved monitor clears this process's copy at once
 # (alerts.receivers), other processes see it within this many seconds.
@@ -56,16 +57,17 @@ class MonitorScope:
 
 
 _lock = threading.Lock()
-_cached: tuple[float, list[MonitorScope]] | None = None
+# (when read, the enabled monitors' scopes, the (instance id, flow name) pairs owed a
+# recovery notice)
+_cached: tuple[float, list[MonitorScope], frozenset[tuple[str, str]]] | None = None
 
 
-def monitor_scopes() -> list[MonitorScope]:
-    """The enabled monitors' scopes, at most ``MONITORS_CACHE_SECONDS`` old."""
+def _snapshot() -> tuple[float, list[MonitorScope], frozenset[tuple[str, str]]]:
     global _cached
     with _lock:
         cached = _cached
     if cached is not None and time.monotonic() - cached[0] < MONITORS_CACHE_SECONDS:
-        return cached[1]
+        return cached
     scopes = [
         MonitorScope(
             id=row["id"],
@@ -79,9 +81,31 @@ def monitor_scopes() -> list[MonitorScope]:
             "id", "event", "integration__name", "customer_id", "instance_id", "flow_name"
         )
     ]
+    owed = frozenset(
+        (str(instance_id), flow_name)
+        for instance_id, flow_name in AlertState.objects.filter(
+            active=True, monitor__enabled=True
+        ).values_list("instance_id", "flow_name")
+    )
+    fresh = (time.monotonic(), scopes, owed)
     with _lock:
-        _cached = (time.monotonic(), scopes)
-    return scopes
+        _cached = fresh
+    return fresh
+
+
+def monitor_scopes() -> list[MonitorScope]:
+    """The enabled monitors' scopes, at most ``MONITORS_CACHE_SECONDS`` old."""
+    return _snapshot()[1]
+
+
+def recovery_owed(*, instance_id: object, flow_name: str) -> bool:
+    """Whether some monitor owes this instance's flow a recovery notice (as of at most
+    ``MONITORS_CACHE_SECONDS`` ago; ``instance_id`` None: any instance's flow of that
+    name). A success that finds nothing owed publishes no task."""
+    owed = _snapshot()[2]
+    if instance_id is None:
+        return any(name == flow_name for _, name in owed)
+    return (str(instance_id), flow_name) in owed
 
 
 def monitor_scopes_forget() -> None:

@@ -294,3 +294,21 @@ def test_email_through_a_real_smtp_server(calling, http_peer, smtp_server):
     )
     assert sorted(smtp_server.messages[0][0]) == ["lead@example.com", "ops@example.com"]
     assert "answered 500" in message.get_content()
+
+
+def test_a_success_publishes_a_check_only_when_a_recovery_is_owed(calling, http_peer):
+    instance, flow = calling
+    monitor_make("execution.failed")
+    ends = {"customer_id": instance.customer_id, "instance_id": instance.pk, "flow_name": flow.name}
+    assert execution_may_be_watched(status="failed", **ends)
+    assert not execution_may_be_watched(status="succeeded", **ends)  # nothing owed
+    http_peer.respond("/work", status=500)
+    execution_check(execution_id=run(instance, flow).pk, retry_scheduled=False)
+    assert execution_may_be_watched(status="succeeded", **ends)
+    # The runner's fast path does not know the instance: any instance's flow of that name.
+    assert execution_may_be_watched(
+        status="succeeded", customer_id=None, instance_id=None, flow_name=flow.name
+    )
+    assert not execution_may_be_watched(
+        status="succeeded", customer_id=None, instance_id=None, flow_name="Other"
+    )
