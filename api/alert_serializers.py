@@ -22,6 +22,7 @@ from alerts.monitors import (
     NAME_MAX_LENGTH,
     URL_MAX_LENGTH,
 )
+from api.exceptions import errors_flatten
 from api.serializers import TextField, UuidTextField
 
 
@@ -83,27 +84,10 @@ class MonitorInputSerializer(StrictKeysMixin, serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
 
 
-def input_errors(detail: Any, prefix: str = "") -> dict[str, str]:
+def input_errors(detail: Any) -> dict[str, str]:
     """DRF's errors by the paths the service names them: ``channels[0].to[1]`` (a list
     field's errors come keyed by index, which would read ``channels.0.to.1``)."""
-    if isinstance(detail, dict):
-        flat: dict[str, str] = {}
-        for key, value in detail.items():
-            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-                path = f"{prefix}[{key}]"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(input_errors(value, path))
-        return flat
-    if isinstance(detail, list):
-        if all(not isinstance(item, dict | list) for item in detail):
-            return {prefix or "non_field_errors": " ".join(str(item) for item in detail)}
-        flat = {}
-        for index, item in enumerate(detail):
-            if item:
-                flat.update(input_errors(item, f"{prefix}[{index}]"))
-        return flat
-    return {prefix or "non_field_errors": str(detail)}
+    return errors_flatten(detail, index_keys=True)
 
 
 CHANNEL_SCHEMA = {

@@ -27,19 +27,26 @@ class FieldErrors(exceptions.APIException):
         self.fields = fields
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
+def errors_flatten(detail: Any, prefix: str = "", *, index_keys: bool = False) -> dict[str, str]:
+    """DRF's nested errors as ``{"path.to[0].field": "message"}``. ``index_keys``: a dict
+    key that is a number is a list index too (a ``ListField``'s errors come keyed so),
+    written ``[n]`` rather than ``.n``."""
     if isinstance(detail, dict):
         flat: dict[str, str] = {}
         for key, value in detail.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(_flatten(value, path))
+            if index_keys and (isinstance(key, int) or (isinstance(key, str) and key.isdigit())):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(errors_flatten(value, path, index_keys=index_keys))
         return flat
     if isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
             return {prefix or "non_field_errors": " ".join(str(item) for item in detail)}
         flat = {}
         for index, item in enumerate(detail):
-            flat.update(_flatten(item, f"{prefix}[{index}]"))
+            if item:  # a list's valid items come as empty errors
+                flat.update(errors_flatten(item, f"{prefix}[{index}]", index_keys=index_keys))
         return flat
     return {prefix or "non_field_errors": str(detail)}
 
@@ -58,7 +65,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"error": "Invalid input.", "fields": _flatten(exc.detail)}
+        response.data = {"error": "Invalid input.", "fields": errors_flatten(exc.detail)}
     elif isinstance(exc, exceptions.NotFound):
         response.data = {"error": "Not found."}
     else:
