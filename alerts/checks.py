@@ -20,7 +20,7 @@ from django.utils import timezone
 from alerts.delivery import deliveries_due
 from alerts.events import threshold_value
 from alerts.models import AlertMonitor, AlertState
-from alerts.notices import alert_raise, alert_recover, deliveries_send
+from alerts.notices import alert_raise, alert_recover, deliveries_send, raised_for_execution
 from alerts.scope import monitor_covers, monitors_watching
 from executions.models import Execution, ExecutionStatus
 from instances.models import Endpoint, Instance, PollState
@@ -182,7 +182,7 @@ def running_check(now: datetime) -> int:
                 flow_name=execution.flow.name,
             ):
                 continue
-            if monitor.events.filter(execution_id=execution.pk).exists():
+            if raised_for_execution(monitor, execution.pk):
                 continue
             event = alert_raise(
                 monitor=monitor,

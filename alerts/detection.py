@@ -14,7 +14,7 @@ from typing import Any
 
 from alerts.events import EVENT_TYPES, LOG_LEVEL_ORDER, threshold_value
 from alerts.models import AlertEvent, AlertMonitor
-from alerts.notices import alert_raise, alert_recover
+from alerts.notices import alert_raise, alert_recover, raised_for_execution
 from alerts.scope import monitor_covers, monitor_scopes, monitors_watching, recovery_owed
 from executions.models import Execution, ExecutionLog, ExecutionStatus
 
@@ -81,8 +81,9 @@ def execution_check(*, execution_id: uuid.UUID | str, retry_scheduled: bool) -> 
     for monitor in monitors:
         details = _raised_details(monitor, execution, retry_scheduled)
         if details is not None:
-            if monitor.event == "execution.duration_exceeded" and _already_raised(
-                monitor, execution
+            # The periodic check may have raised it while the run was still going.
+            if monitor.event == "execution.duration_exceeded" and raised_for_execution(
+                monitor, execution.pk
             ):
                 continue
             event = alert_raise(
@@ -133,8 +134,3 @@ def _raised_details(
             "lines": lines.count(),
         }
     return None
-
-
-def _already_raised(monitor: AlertMonitor, execution: Execution) -> bool:
-    # The periodic check may have raised it while the run was still going.
-    return AlertEvent.objects.filter(monitor=monitor, execution_id=execution.pk).exists()

@@ -122,6 +122,11 @@ def alert_recover(
     return event
 
 
+def raised_for_execution(monitor: AlertMonitor, execution_id: uuid.UUID) -> bool:
+    """Whether this monitor already sent a notification about this execution."""
+    return AlertEvent.objects.filter(monitor=monitor, execution_id=execution_id).exists()
+
+
 def _state_locked(
     monitor: AlertMonitor, instance: Instance | None, flow_name: str, subject: str
 ) -> AlertState:
