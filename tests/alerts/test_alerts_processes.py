@@ -8,29 +8,25 @@ then PostgreSQL and Redis).
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from alerts.models import AlertDelivery, AlertEvent
 from config.celery import app
-from config.settings.env import DATA_DIR
 from core.processes import beat_command
 from executions.services import execution_create
 from tests.alerts.conftest import monitor_make
 from tests.fixtures.executions import flow_make
 from tests.fixtures.schedules import one_flow_definition
 from tests.fixtures.worker import (
-    ROOT,
     WorkerProcess,
-    database_url,
     queue_drop,
+    subprocess_env,
+    task_routes_set,
     wait_for_execution,
     worker_start,
 )
@@ -70,7 +66,7 @@ def test_a_failed_run_is_notified_and_a_hanging_receiver_slows_no_run(
     worker, queue = alert_worker
 
     previous_routes = app.conf.task_routes
-    _routes_set(app, ({"*": {"queue": queue}},))
+    task_routes_set(({"*": {"queue": queue}},))
     try:
         steps = [
             (
@@ -125,14 +121,7 @@ def test_a_failed_run_is_notified_and_a_hanging_receiver_slows_no_run(
             worker,
         )
     finally:
-        _routes_set(app, previous_routes)
-
-
-def _routes_set(app, routes) -> None:
-    # As tests/fixtures/worker.py routes a session's tasks: the router caches the routes.
-    app.conf.task_routes = routes
-    app.amqp.flush_routes()
-    app.amqp.router = app.amqp.Router()
+        task_routes_set(previous_routes)
 
 
 @pytest.mark.timeout(180)
@@ -150,15 +139,7 @@ def test_schedule_overdue_when_beat_is_stopped_past_the_grace(
         threshold={"graceSeconds": grace},
     )
     alert_receiver.secret = monitor.channels.get().secret
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connections["default"].settings_dict),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "TRIGGERFISH_DATA_DIR": str(DATA_DIR),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = subprocess_env(default_queue=queue)
     beat = WorkerProcess(
         beat_command(
             scheduler="triggers.schedules.scheduler:TriggerfishScheduler",

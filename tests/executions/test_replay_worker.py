@@ -15,7 +15,7 @@ from executions.models import Execution, ExecutionStatus, ReplayJob
 from executions.replay import replay_job_create, replay_job_run
 from tests.fixtures.executions import flow_make
 from tests.fixtures.services import services
-from tests.fixtures.worker import queue_drop, worker_start
+from tests.fixtures.worker import queue_drop, task_routes_set, worker_start
 
 COUNT = 1000
 RATE = 200.0  # replays a second; the default of 20 would make this test take 50 s
@@ -45,9 +45,7 @@ def test_a_thousand_failed_executions_are_replayed_once_each_at_the_rate():
     queue = f"tests-replay-{uuid.uuid4().hex[:10]}"
     worker = worker_start(queue=queue, name=queue, env={"TRIGGERFISH_REPLAY_PER_SECOND": str(RATE)})
     previous_routes = app.conf.task_routes
-    app.conf.task_routes = ({"*": {"queue": queue}},)
-    app.amqp.flush_routes()
-    app.amqp.router = app.amqp.Router()
+    task_routes_set(({"*": {"queue": queue}},))
     try:
         began = time.monotonic()
         job = replay_job_create(executions=Execution.objects.all(), filter_shown={})
@@ -60,9 +58,7 @@ def test_a_thousand_failed_executions_are_replayed_once_each_at_the_rate():
         # The job's own task a second time (a redelivery): nothing is replayed again.
         replay_job_run(job_id=job.pk)
     finally:
-        app.conf.task_routes = previous_routes
-        app.amqp.flush_routes()
-        app.amqp.router = app.amqp.Router()
+        task_routes_set(previous_routes)
         # Let the replays' runs finish before the worker goes, so the flush finds no lock.
         deadline = time.monotonic() + 120
         while (

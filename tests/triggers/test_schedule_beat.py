@@ -9,25 +9,20 @@ then PostgreSQL and Redis). Beat and the worker share a queue of their own, name
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from django_celery_beat.models import PeriodicTask
 
-from config.settings.env import DATA_DIR
 from core.processes import beat_command
 from executions.models import Execution, ExecutionStatus, TriggerKind
 from tests.fixtures.schedules import one_flow_definition
 from tests.fixtures.worker import (
-    ROOT,
     WorkerProcess,
-    database_url,
     queue_drop,
+    subprocess_env,
     wait_for_execution,
     worker_start,
 )
@@ -64,15 +59,7 @@ def test_real_beat_and_worker_fire_a_minutely_flow(make_integration, make_instan
     )
 
     queue = f"tests-beat-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connections["default"].settings_dict),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "TRIGGERFISH_DATA_DIR": str(DATA_DIR),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = subprocess_env(default_queue=queue)
     # Beat publishes to the default queue this worker consumes (CELERY_TASK_DEFAULT_QUEUE).
     worker = worker_start(queue=queue, name=queue)
     beat = None
