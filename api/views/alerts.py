@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,6 +21,7 @@ from alerts.monitors import ChannelSpec, MonitorInvalid, MonitorSpec, channel_se
 from alerts.monitors import monitor_save as monitor_save_service
 from api import alert_serializers as s
 from api.exceptions import FieldErrors
+from api.parsers import JSONParser
 from api.views.common import StrictPageNumberPagination, StrictQueryMixin, query_param, uuid_param
 from instances.models import Customer, Instance
 from instances.tenancy import is_staff

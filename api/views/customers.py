@@ -9,12 +9,12 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as s
 from api.exceptions import FieldErrors
+from api.parsers import JSONParser
 from api.views.common import StrictPageNumberPagination, StrictQueryMixin, require_staff
 from instances.models import Customer, CustomerUser
 from instances.services import customer_create

@@ -14,12 +14,12 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.exceptions import FieldErrors
+from api.parsers import JSONParser
 from executions.models import Execution, ReplayDefinition, ReplayJob
 from executions.replay import (
     REPLAYABLE_STATUSES,

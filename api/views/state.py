@@ -16,11 +16,11 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.exceptions import FieldErrors
+from api.parsers import JSONParser
 from api.views.common import require_staff
 from instances.tenancy import is_staff
 from state.editing import (

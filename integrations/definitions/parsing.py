@@ -36,6 +36,9 @@ _DefinitionLoader.yaml_implicit_resolvers = {
 }
 
 
+NESTED_TOO_DEEPLY = "Nested too deeply to read."
+
+
 def definition_parse(*, text: str | bytes, content_type: str | None = None) -> Any:
     """Parse definition text. JSON when the content type says so, else YAML (a superset
     that reads JSON too). Syntax errors become DefinitionError at path ``definition``."""
@@ -54,10 +57,14 @@ def definition_parse(*, text: str | bytes, content_type: str | None = None) -> A
                     f"column {error.colno})."
                 }
             ) from error
+        except RecursionError:  # the decoder's own recursion, on ≈ 1,000 levels of nesting
+            raise DefinitionError({"definition": NESTED_TOO_DEEPLY}) from None
     try:
         return yaml.load(text, Loader=_DefinitionLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise DefinitionError({"definition": f"Not valid YAML: {error}"}) from error
+    except RecursionError:  # the loader builds nested nodes recursively
+        raise DefinitionError({"definition": NESTED_TOO_DEEPLY}) from None
 
 
 def definition_dump(definition: dict, *, fmt: Literal["yaml", "json"] = "yaml") -> str:
